@@ -1,0 +1,5 @@
+/*
+ * Every TypeORM entity of the gateway, composed here (the app owns composition) and shared by the
+ * app's DataSource and the migration CLI.
+ */
+export const ENTITIES: Array<new () => unknown> = [];

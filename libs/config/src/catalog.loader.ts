@@ -1,0 +1,263 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { expandEnv } from './env-expand';
+import { urlProblem } from './env-reader';
+import type {
+  Catalog,
+  HealthCheckConfig,
+  ModelConfig,
+  ModelPrice,
+  ProviderConfig,
+  ProviderType,
+  RouteConfig,
+} from './config.types';
+
+const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'openai-compatible', 'mock'];
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_RETRIES = 1;
+const DEFAULT_HEALTH_INTERVAL_MS = 5_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+/** Four decimals per 1M tokens = units of 1e-10 USD per token (see PricePerToken). */
+const PRICE_PATTERN = /^(\d{1,7})(?:\.(\d{1,4}))?$/;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads, expands and validates the catalog file; every problem is one line. */
+export function loadCatalogFile(path: string, env: Env): { catalog: Catalog; problems: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { catalog: emptyCatalog(), problems: [`GATEWAY_CONFIG: cannot read ${path}: ${reason}`] };
+  }
+  return parseCatalog(text, env, path);
+}
+
+export function parseCatalog(
+  text: string,
+  env: Env,
+  source = 'catalog',
+): { catalog: Catalog; problems: string[] } {
+  const problems: string[] = [];
+  const missing = new Set<string>();
+  const expanded = expandEnv(text, env, (name) => missing.add(name));
+  for (const name of missing) problems.push(`${source}: \${${name}} is not set and has no default`);
+
+  let doc: unknown;
+  try {
+    doc = parse(expanded);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { catalog: emptyCatalog(), problems: [...problems, `${source}: invalid YAML: ${reason}`] };
+  }
+  if (!isRecord(doc)) {
+    return { catalog: emptyCatalog(), problems: [`${source}: expected a mapping at the top level`] };
+  }
+
+  const providers = parseProviders(doc.providers, problems);
+  const prices = parsePricing(doc.pricing, problems);
+  const models = parseModels(doc.models, providers, prices, problems);
+  return { catalog: { providers, models }, problems };
+}
+
+function parseProviders(node: unknown, problems: string[]): Map<string, ProviderConfig> {
+  const out = new Map<string, ProviderConfig>();
+  if (!isRecord(node) || Object.keys(node).length === 0) {
+    problems.push('providers: at least one provider is required');
+    return out;
+  }
+  for (const [name, raw] of Object.entries(node)) {
+    const at = `providers.${name}`;
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
+      problems.push(`${at}: provider names are lowercase letters, digits, '-' and '_'`);
+      continue;
+    }
+    if (!isRecord(raw)) {
+      problems.push(`${at}: expected a mapping`);
+      continue;
+    }
+    const type = raw.type as ProviderType;
+    if (!PROVIDER_TYPES.includes(type)) {
+      problems.push(`${at}.type: expected one of ${PROVIDER_TYPES.join(', ')}`);
+      continue;
+    }
+    let baseUrl: string | null = null;
+    if (type !== 'mock') {
+      const url = typeof raw.base_url === 'string' ? raw.base_url.trim() : '';
+      const problem = url === '' ? 'required' : urlProblem(url, ['http', 'https']);
+      if (problem) problems.push(`${at}.base_url: ${problem}`);
+      baseUrl = url.replace(/\/+$/, '');
+    }
+    out.set(name, {
+      name,
+      type,
+      baseUrl,
+      apiKey: typeof raw.api_key === 'string' ? raw.api_key : '',
+      timeoutMs: positiveInt(raw.timeout_ms, DEFAULT_TIMEOUT_MS, `${at}.timeout_ms`, problems),
+      maxRetries: nonNegativeInt(raw.max_retries, DEFAULT_MAX_RETRIES, `${at}.max_retries`, problems),
+      healthCheck: parseHealthCheck(raw.health_check, type, `${at}.health_check`, problems),
+      latencyMs: nonNegativeInt(raw.latency_ms, 0, `${at}.latency_ms`, problems),
+      maxResponseBytes: positiveInt(
+        raw.max_response_bytes,
+        DEFAULT_MAX_RESPONSE_BYTES,
+        `${at}.max_response_bytes`,
+        problems,
+      ),
+    });
+  }
+  return out;
+}
+
+function parseHealthCheck(
+  node: unknown,
+  type: ProviderType,
+  at: string,
+  problems: string[],
+): HealthCheckConfig | false {
+  if (node === false || type === 'mock') return false;
+  const defaultPath = type === 'anthropic' ? '/v1/models' : '/models';
+  if (node === undefined || node === null || node === true) {
+    return { path: defaultPath, intervalMs: DEFAULT_HEALTH_INTERVAL_MS };
+  }
+  if (!isRecord(node)) {
+    problems.push(`${at}: expected false or {path, interval_ms}`);
+    return false;
+  }
+  const path = typeof node.path === 'string' ? node.path : defaultPath;
+  if (!path.startsWith('/')) problems.push(`${at}.path: must start with '/'`);
+  return {
+    path,
+    intervalMs: positiveInt(node.interval_ms, DEFAULT_HEALTH_INTERVAL_MS, `${at}.interval_ms`, problems),
+  };
+}
+
+function parsePricing(node: unknown, problems: string[]): Map<string, ModelPrice> {
+  const out = new Map<string, ModelPrice>();
+  if (node === undefined || node === null) return out;
+  if (!isRecord(node)) {
+    problems.push('pricing: expected a mapping of "provider/model" to {input, output}');
+    return out;
+  }
+  for (const [key, raw] of Object.entries(node)) {
+    const at = `pricing.${key}`;
+    if (!isRecord(raw)) {
+      problems.push(`${at}: expected {input, output}`);
+      continue;
+    }
+    const input = parsePrice(raw.input, `${at}.input`, problems);
+    const output = parsePrice(raw.output, `${at}.output`, problems);
+    const maxOutputTokens = positiveInt(
+      raw.max_output_tokens,
+      DEFAULT_MAX_OUTPUT_TOKENS,
+      `${at}.max_output_tokens`,
+      problems,
+    );
+    if (input && output) {
+      out.set(key, {
+        input: input.units,
+        output: output.units,
+        inputPerMillion: input.text,
+        outputPerMillion: output.text,
+        maxOutputTokens,
+      });
+    }
+  }
+  return out;
+}
+
+/** USD per 1M tokens (≤ 4 decimals) → integer units of 1e-10 USD per token, by string arithmetic. */
+export function parsePrice(
+  value: unknown,
+  at: string,
+  problems: string[],
+): { units: number; text: string } | null {
+  const text = typeof value === 'number' ? numberToPlainString(value) : value;
+  if (typeof text !== 'string' || text.trim() === '') {
+    problems.push(`${at}: missing price (USD per 1M tokens)`);
+    return null;
+  }
+  const m = PRICE_PATTERN.exec(text.trim());
+  if (!m) {
+    problems.push(
+      `${at}: "${text}" is not a price: a non-negative number of USD per 1M tokens with at most 4 decimals`,
+    );
+    return null;
+  }
+  const units = Number(m[1]) * 10_000 + Number((m[2] ?? '').padEnd(4, '0'));
+  return { units, text: text.trim() };
+}
+
+function numberToPlainString(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  // Shortest round-trip form; reject exponent forms rather than guess.
+  return String(n);
+}
+
+function parseModels(
+  node: unknown,
+  providers: ReadonlyMap<string, ProviderConfig>,
+  prices: ReadonlyMap<string, ModelPrice>,
+  problems: string[],
+): Map<string, ModelConfig> {
+  const out = new Map<string, ModelConfig>();
+  if (!isRecord(node) || Object.keys(node).length === 0) {
+    problems.push('models: at least one model alias is required');
+    return out;
+  }
+  for (const [alias, raw] of Object.entries(node)) {
+    const at = `models.${alias}`;
+    const list = Array.isArray(raw) ? raw : isRecord(raw) ? raw.routes : undefined;
+    if (!Array.isArray(list) || list.length === 0) {
+      problems.push(`${at}: expected a non-empty list of {provider, model} routes`);
+      continue;
+    }
+    const routes: RouteConfig[] = [];
+    list.forEach((entry: unknown, i: number) => {
+      const here = `${at}[${i}]`;
+      if (!isRecord(entry) || typeof entry.provider !== 'string' || typeof entry.model !== 'string') {
+        problems.push(`${here}: expected {provider, model}`);
+        return;
+      }
+      if (!providers.has(entry.provider)) {
+        problems.push(`${here}: unknown provider "${entry.provider}"`);
+        return;
+      }
+      const price = prices.get(`${entry.provider}/${entry.model}`);
+      if (!price) {
+        problems.push(`${here}: no price for ${entry.provider}/${entry.model} in pricing (refusing a silent $0)`);
+        return;
+      }
+      routes.push({ provider: entry.provider, model: entry.model, price });
+    });
+    if (routes.length === list.length) out.set(alias, { alias, routes });
+  }
+  return out;
+}
+
+function positiveInt(value: unknown, fallback: number, at: string, problems: string[]): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    problems.push(`${at}: expected a positive whole number`);
+    return fallback;
+  }
+  return value;
+}
+
+function nonNegativeInt(value: unknown, fallback: number, at: string, problems: string[]): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    problems.push(`${at}: expected a whole number ≥ 0`);
+    return fallback;
+  }
+  return value;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function emptyCatalog(): Catalog {
+  return { providers: new Map(), models: new Map() };
+}

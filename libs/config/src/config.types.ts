@@ -1,0 +1,118 @@
+/** The whole validated configuration: read once at boot, immutable afterwards. */
+export interface GatewayConfig {
+  readonly server: ServerConfig;
+  readonly database: DatabaseConfig;
+  readonly redis: RedisConfig;
+  readonly auth: AuthConfig;
+  readonly audit: AuditConfig;
+  readonly admission: AdmissionConfig;
+  readonly logLevel: LogLevel;
+  readonly catalogPath: string;
+  readonly catalog: Catalog;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Request bodies over this size get 413 `request_too_large`. */
+  readonly maxBodyBytes: number;
+  /** Above common load-balancer idle timeouts (AWS ALB 60 s) so the LB closes first. */
+  readonly keepAliveTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  readonly shutdownGraceMs: number;
+}
+
+export interface DatabaseConfig {
+  readonly url: string;
+  readonly migrateOnBoot: boolean;
+  readonly poolSize: number;
+}
+
+export interface RedisConfig {
+  readonly url: string;
+  /** Non-empty selects Redis Cluster mode. */
+  readonly clusterNodes: ReadonlyArray<{ host: string; port: number }>;
+  /** Prepended to every key, so several gateways (or test runs) can share one Redis. */
+  readonly keyPrefix: string;
+  /** Fail fast: a command that takes longer is treated as Redis being unavailable. */
+  readonly commandTimeoutMs: number;
+}
+
+export interface AuthConfig {
+  readonly adminApiKey: string;
+  /** Upper bound on how long a key lookup is trusted without re-reading Postgres. */
+  readonly keyCacheTtlMs: number;
+}
+
+export interface AuditConfig {
+  /** `sync`: a response waits for its record to be durable; `async`: it does not. */
+  readonly durability: 'sync' | 'async';
+  readonly batchMaxRows: number;
+}
+
+export interface AdmissionConfig {
+  /** Budgets when neither Redis nor Postgres can answer: refuse (503) or admit. */
+  readonly budgetFailurePolicy: 'fail-closed' | 'fail-open';
+  readonly alertWebhookAllowPrivate: boolean;
+}
+
+export type ProviderType = 'openai' | 'anthropic' | 'openai-compatible' | 'mock';
+
+export interface HealthCheckConfig {
+  readonly path: string;
+  readonly intervalMs: number;
+}
+
+export interface ProviderConfig {
+  readonly name: string;
+  readonly type: ProviderType;
+  /** Absent only for `mock`. No trailing slash. */
+  readonly baseUrl: string | null;
+  /** Secret: never logged, never echoed. Empty string when not configured. */
+  readonly apiKey: string;
+  /** Per attempt. */
+  readonly timeoutMs: number;
+  /** Retries on the same provider before moving to the next route. */
+  readonly maxRetries: number;
+  readonly healthCheck: HealthCheckConfig | false;
+  /** `mock` only: simulated latency. */
+  readonly latencyMs: number;
+  /** Upstream response bodies larger than this are refused as invalid. */
+  readonly maxResponseBytes: number;
+}
+
+/**
+ * A price in units of 1e-10 USD per token. Catalog prices are USD per 1M tokens with at most
+ * 4 decimals, so every price (and so every cost) is an exact integer in these units.
+ */
+export type PricePerToken = number;
+
+export interface ModelPrice {
+  /** Units of 1e-10 USD per prompt token. */
+  readonly input: PricePerToken;
+  /** Units of 1e-10 USD per completion token. */
+  readonly output: PricePerToken;
+  /** The published per-1M prices as written in the catalog, for display. */
+  readonly inputPerMillion: string;
+  readonly outputPerMillion: string;
+  /** The model's largest possible completion, reserved when a request has no `max_tokens`. */
+  readonly maxOutputTokens: number;
+}
+
+export interface RouteConfig {
+  readonly provider: string;
+  readonly model: string;
+  readonly price: ModelPrice;
+}
+
+export interface ModelConfig {
+  readonly alias: string;
+  readonly routes: readonly RouteConfig[];
+}
+
+export interface Catalog {
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  readonly models: ReadonlyMap<string, ModelConfig>;
+}

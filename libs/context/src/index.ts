@@ -1,0 +1,2 @@
+export * from './tenant-context';
+export * from './request-context';

@@ -1,0 +1,111 @@
+import type { Request } from 'express';
+import type { AdminContext, TenantContext } from './tenant-context';
+
+export type Outcome =
+  | 'success'
+  | 'cached'
+  | 'rate_limited'
+  | 'budget_exceeded'
+  | 'invalid_request'
+  | 'forbidden'
+  | 'not_found'
+  | 'upstream_error'
+  | 'upstream_timeout'
+  | 'unavailable'
+  | 'internal_error';
+
+export type AttemptOutcome =
+  | 'success'
+  | 'timeout'
+  | 'error'
+  | 'rate_limited'
+  | 'rejected'
+  | 'skipped_circuit_open';
+
+export interface AttemptRecord {
+  provider: string;
+  outcome: AttemptOutcome;
+  latency_ms: number;
+}
+
+/**
+ * What the pipeline learned about a request, filled in as it goes and written as the audit record
+ * once the request ends. Costs are integers in units of 1e-10 USD.
+ */
+export interface AuditDraft {
+  model: string | null;
+  provider: string | null;
+  providerModel: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  costUnits: number;
+  costSavedUnits: number;
+  upstreamLatencyMs: number | null;
+  cached: boolean;
+  attempts: AttemptRecord[];
+  outcome: Outcome | null;
+}
+
+/** Per-request state, attached to the Express request once by the request-id middleware. */
+export interface RequestContext {
+  readonly requestId: string;
+  /** process.hrtime.bigint() when the request arrived. */
+  readonly startedAt: bigint;
+  readonly receivedAt: Date;
+  tenant: TenantContext | null;
+  admin: AdminContext | null;
+  /** Set when the tenant route's handler chose the route label for the record (e.g. `/v1/chat/completions`). */
+  endpoint: string;
+  audit: AuditDraft;
+  /** Nanoseconds spent waiting on providers, subtracted to get gateway overhead. */
+  upstreamNs: bigint;
+  /** Deferred body-parser failure, raised after authentication so the failure is audited. */
+  bodyError: unknown;
+}
+
+const CONTEXT = Symbol.for('llm-gateway.request-context');
+
+type WithContext = Request & { [CONTEXT]?: RequestContext };
+
+export function newAuditDraft(): AuditDraft {
+  return {
+    model: null,
+    provider: null,
+    providerModel: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUnits: 0,
+    costSavedUnits: 0,
+    upstreamLatencyMs: null,
+    cached: false,
+    attempts: [],
+    outcome: null,
+  };
+}
+
+export function attachRequestContext(req: Request, requestId: string): RequestContext {
+  const ctx: RequestContext = {
+    requestId,
+    startedAt: process.hrtime.bigint(),
+    receivedAt: new Date(),
+    tenant: null,
+    admin: null,
+    endpoint: req.path,
+    audit: newAuditDraft(),
+    upstreamNs: 0n,
+    bodyError: undefined,
+  };
+  (req as WithContext)[CONTEXT] = ctx;
+  return ctx;
+}
+
+/** The context of a request; throws if the request-id middleware did not run (a wiring bug). */
+export function requestContext(req: Request): RequestContext {
+  const ctx = (req as WithContext)[CONTEXT];
+  if (!ctx) throw new Error('request context missing: RequestIdMiddleware must run first');
+  return ctx;
+}
+
+export function maybeRequestContext(req: Request): RequestContext | undefined {
+  return (req as WithContext)[CONTEXT];
+}

@@ -1,0 +1,10 @@
+import type { Request } from 'express';
+import type { MappedError } from './error-mapping';
+
+/**
+ * Hook the filter awaits before answering an error, so a failed tenant request's audit record is
+ * durable before its response is sent. Provided by the audit lib; absent in apps without one.
+ */
+export abstract class ErrorObserver {
+  abstract onError(req: Request, error: MappedError): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export { ERROR_CODES, type ErrorCode, type ErrorOutcome } from './error-code';
+export { GatewayError, type GatewayErrorOptions } from './gateway.error';
+export { mapError, type MappedError } from './error-mapping';
+export { ErrorObserver } from './error-observer';
+export { GatewayExceptionFilter } from './gateway-exception.filter';

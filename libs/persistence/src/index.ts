@@ -1,0 +1,3 @@
+export { dataSourceOptions } from './data-source-options';
+export { PersistenceModule } from './persistence.module';
+export { MIGRATIONS } from './migrations';
