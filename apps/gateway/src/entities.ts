@@ -1,5 +1,6 @@
+import { RequestRecordEntity } from '@gateway/audit';
 /*
  * Every TypeORM entity of the gateway, composed here (the app owns composition) and shared by the
  * app's DataSource and the migration CLI.
  */
-export const ENTITIES: Array<new () => unknown> = [];
+export const ENTITIES: Array<new () => unknown> = [RequestRecordEntity];

@@ -1,0 +1,1 @@
+export { RequestRecordEntity } from './request-record.entity';
