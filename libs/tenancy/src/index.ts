@@ -1,0 +1,26 @@
+export { TenancyModule } from './tenancy.module';
+export { TenantsService } from './tenants.service';
+export { TenantAuthGuard } from './tenant-auth.guard';
+export { AdminAuthGuard } from './admin-auth.guard';
+export {
+  TenantRoute,
+  AdminRoute,
+  CurrentTenant,
+  CurrentAdmin,
+  RouteKind,
+  type RouteKindValue,
+  addTenancySecuritySchemes,
+  TENANT_KEY_SCHEME,
+  TENANT_BEARER_SCHEME,
+  ADMIN_KEY_SCHEME,
+} from './route.decorators';
+export { TenantSpendReader } from './tenant-spend-reader';
+export {
+  TenantChangeNotifier,
+  ALL_TENANTS,
+  type TenantChangeListener,
+} from './tenant-change-notifier.service';
+export { ApiKeyAuthenticator, type KeyResolution } from './api-key-authenticator.service';
+export { TenantEntity } from './tenant.entity';
+export { ApiKeyEntity } from './api-key.entity';
+export { AdminKeyEntity } from './admin-key.entity';
