@@ -5,7 +5,8 @@ import { dataSourceOptions } from '@gateway/persistence';
 import { ENTITIES } from '../../apps/gateway/src/entities';
 
 /** Admin connection to the shared local server; tests never touch existing databases. */
-export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   name: string;

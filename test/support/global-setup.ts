@@ -4,7 +4,8 @@ import Redis from 'ioredis';
 /** Fails fast, with a clear line, when the shared Postgres or Redis is not running. */
 export default async function globalSetup(): Promise<void> {
   const pg = new Client({
-    connectionString: process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    connectionString:
+      process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   });
   try {
     await pg.connect();

@@ -31,7 +31,10 @@ export function worstCaseUnits(
     const completion = maxTokens ?? route.price.maxOutputTokens;
     worst = Math.max(
       worst,
-      costUnits(route.price, { promptTokens: promptTokensUpperBound, completionTokens: completion }),
+      costUnits(route.price, {
+        promptTokens: promptTokensUpperBound,
+        completionTokens: completion,
+      }),
     );
   }
   return worst;

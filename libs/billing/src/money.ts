@@ -37,7 +37,10 @@ export function usdToUnits(usd: number | string): number {
   if (frac.length > SCALE_DIGITS && /[1-9]/.test(frac.slice(SCALE_DIGITS))) {
     throw new RangeError(`USD amount finer than 1e-10: "${text}"`);
   }
-  const units = BigInt(m[1]) * BigInt(UNITS_PER_USD) + BigInt(frac.slice(0, SCALE_DIGITS).padEnd(SCALE_DIGITS, '0'));
-  if (units > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`USD amount too large: "${text}"`);
+  const units =
+    BigInt(m[1]) * BigInt(UNITS_PER_USD) +
+    BigInt(frac.slice(0, SCALE_DIGITS).padEnd(SCALE_DIGITS, '0'));
+  if (units > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`USD amount too large: "${text}"`);
   return Number(units);
 }

@@ -12,7 +12,12 @@ import type {
   RouteConfig,
 } from './config.types';
 
-const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'openai-compatible', 'mock'];
+const PROVIDER_TYPES: readonly ProviderType[] = [
+  'openai',
+  'anthropic',
+  'openai-compatible',
+  'mock',
+];
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 1;
 const DEFAULT_HEALTH_INTERVAL_MS = 5_000;
@@ -30,7 +35,10 @@ export function loadCatalogFile(path: string, env: Env): { catalog: Catalog; pro
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { catalog: emptyCatalog(), problems: [`GATEWAY_CONFIG: cannot read ${path}: ${reason}`] };
+    return {
+      catalog: emptyCatalog(),
+      problems: [`GATEWAY_CONFIG: cannot read ${path}: ${reason}`],
+    };
   }
   return parseCatalog(text, env, path);
 }
@@ -41,24 +49,31 @@ export function parseCatalog(
   source = 'catalog',
 ): { catalog: Catalog; problems: string[] } {
   const problems: string[] = [];
-  const missing = new Set<string>();
-  const expanded = expandEnv(text, env, (name) => missing.add(name));
-  for (const name of missing) problems.push(`${source}: \${${name}} is not set and has no default`);
-
   let doc: unknown;
   try {
-    doc = parse(expanded);
+    doc = parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { catalog: emptyCatalog(), problems: [...problems, `${source}: invalid YAML: ${reason}`] };
+    return {
+      catalog: emptyCatalog(),
+      problems: [...problems, `${source}: invalid YAML: ${reason}`],
+    };
   }
   if (!isRecord(doc)) {
-    return { catalog: emptyCatalog(), problems: [`${source}: expected a mapping at the top level`] };
+    return {
+      catalog: emptyCatalog(),
+      problems: [`${source}: expected a mapping at the top level`],
+    };
   }
+  // Expand in parsed string values only, so comments and keys are never rewritten.
+  const missing = new Set<string>();
+  const expanded = expandValues(doc, (v) => expandEnv(v, env, (name) => missing.add(name)));
+  for (const name of missing) problems.push(`${source}: \${${name}} is not set and has no default`);
+  if (!isRecord(expanded)) return { catalog: emptyCatalog(), problems };
 
-  const providers = parseProviders(doc.providers, problems);
-  const prices = parsePricing(doc.pricing, problems);
-  const models = parseModels(doc.models, providers, prices, problems);
+  const providers = parseProviders(expanded.providers, problems);
+  const prices = parsePricing(expanded.pricing, problems);
+  const models = parseModels(expanded.models, providers, prices, problems);
   return { catalog: { providers, models }, problems };
 }
 
@@ -96,7 +111,12 @@ function parseProviders(node: unknown, problems: string[]): Map<string, Provider
       baseUrl,
       apiKey: typeof raw.api_key === 'string' ? raw.api_key : '',
       timeoutMs: positiveInt(raw.timeout_ms, DEFAULT_TIMEOUT_MS, `${at}.timeout_ms`, problems),
-      maxRetries: nonNegativeInt(raw.max_retries, DEFAULT_MAX_RETRIES, `${at}.max_retries`, problems),
+      maxRetries: nonNegativeInt(
+        raw.max_retries,
+        DEFAULT_MAX_RETRIES,
+        `${at}.max_retries`,
+        problems,
+      ),
       healthCheck: parseHealthCheck(raw.health_check, type, `${at}.health_check`, problems),
       latencyMs: nonNegativeInt(raw.latency_ms, 0, `${at}.latency_ms`, problems),
       maxResponseBytes: positiveInt(
@@ -129,7 +149,12 @@ function parseHealthCheck(
   if (!path.startsWith('/')) problems.push(`${at}.path: must start with '/'`);
   return {
     path,
-    intervalMs: positiveInt(node.interval_ms, DEFAULT_HEALTH_INTERVAL_MS, `${at}.interval_ms`, problems),
+    intervalMs: positiveInt(
+      node.interval_ms,
+      DEFAULT_HEALTH_INTERVAL_MS,
+      `${at}.interval_ms`,
+      problems,
+    ),
   };
 }
 
@@ -216,7 +241,11 @@ function parseModels(
     const routes: RouteConfig[] = [];
     list.forEach((entry: unknown, i: number) => {
       const here = `${at}[${i}]`;
-      if (!isRecord(entry) || typeof entry.provider !== 'string' || typeof entry.model !== 'string') {
+      if (
+        !isRecord(entry) ||
+        typeof entry.provider !== 'string' ||
+        typeof entry.model !== 'string'
+      ) {
         problems.push(`${here}: expected {provider, model}`);
         return;
       }
@@ -226,7 +255,9 @@ function parseModels(
       }
       const price = prices.get(`${entry.provider}/${entry.model}`);
       if (!price) {
-        problems.push(`${here}: no price for ${entry.provider}/${entry.model} in pricing (refusing a silent $0)`);
+        problems.push(
+          `${here}: no price for ${entry.provider}/${entry.model} in pricing (refusing a silent $0)`,
+        );
         return;
       }
       routes.push({ provider: entry.provider, model: entry.model, price });
@@ -252,6 +283,15 @@ function nonNegativeInt(value: unknown, fallback: number, at: string, problems: 
     return fallback;
   }
   return value;
+}
+
+function expandValues(node: unknown, expand: (v: string) => string): unknown {
+  if (typeof node === 'string') return expand(node);
+  if (Array.isArray(node)) return node.map((n) => expandValues(n, expand));
+  if (isRecord(node)) {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, expandValues(v, expand)]));
+  }
+  return node;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

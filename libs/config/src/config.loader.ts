@@ -6,7 +6,15 @@ import { EnvReader } from './env-reader';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 /** The repo's shipped catalog, found from the working directory the gateway is started in. */
 export const DEFAULT_CATALOG_PATH = 'config/gateway.yaml';
 
@@ -30,7 +38,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     },
     database: {
-      url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/llm_gateway', ['postgres', 'postgresql']),
+      url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/llm_gateway', [
+        'postgres',
+        'postgresql',
+      ]),
       migrateOnBoot: r.bool('DB_MIGRATE_ON_BOOT', false),
       poolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
     },
@@ -39,6 +50,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       clusterNodes,
       keyPrefix: r.string('REDIS_KEY_PREFIX', 'llmgw:'),
       commandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
+    },
+    cache: {
+      redisDb: r.int('REDIS_CACHE_DB', 1, 0, 255),
+      redisUrl:
+        r.raw('REDIS_CACHE_URL') === undefined
+          ? null
+          : r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']),
+      coalesceWaitMs: r.int('CACHE_COALESCE_WAIT_MS', 30_000, 100, 600_000),
     },
     auth: {
       adminApiKey: r.required('ADMIN_API_KEY', (v) =>
@@ -59,6 +78,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       alertWebhookAllowPrivate: r.bool('ALERT_WEBHOOK_ALLOW_PRIVATE', false),
     },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logRequests: r.bool('LOG_REQUESTS', true),
     catalogPath,
   };
 
@@ -74,7 +94,10 @@ function parseClusterNodes(
 ): Array<{ host: string; port: number }> {
   if (!value) return [];
   const nodes: Array<{ host: string; port: number }> = [];
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(.+):(\d{1,5})$/.exec(part);
     if (!m || Number(m[2]) > 65535) {
       problems.push(`REDIS_CLUSTER_NODES: "${part}" is not host:port`);
@@ -89,7 +112,10 @@ function parseClusterNodes(
 export function loadDatabaseConfig(env: Env = process.env) {
   const r = new EnvReader(env);
   const database = {
-    url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/llm_gateway', ['postgres', 'postgresql']),
+    url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/llm_gateway', [
+      'postgres',
+      'postgresql',
+    ]),
     migrateOnBoot: false,
     poolSize: 2,
   };

@@ -15,12 +15,7 @@ export type Outcome =
   | 'internal_error';
 
 export type AttemptOutcome =
-  | 'success'
-  | 'timeout'
-  | 'error'
-  | 'rate_limited'
-  | 'rejected'
-  | 'skipped_circuit_open';
+  'success' | 'timeout' | 'error' | 'rate_limited' | 'rejected' | 'skipped_circuit_open';
 
 export interface AttemptRecord {
   provider: string;
@@ -61,6 +56,11 @@ export interface RequestContext {
   upstreamNs: bigint;
   /** Deferred body-parser failure, raised after authentication so the failure is audited. */
   bodyError: unknown;
+  /**
+   * Work that must finish before the response is sent but need not delay the handler (e.g. the
+   * budget settlement), awaited together with the audit write so both round trips overlap.
+   */
+  pending: Array<Promise<unknown>>;
 }
 
 const CONTEXT = Symbol.for('llm-gateway.request-context');
@@ -94,6 +94,7 @@ export function attachRequestContext(req: Request, requestId: string): RequestCo
     audit: newAuditDraft(),
     upstreamNs: 0n,
     bodyError: undefined,
+    pending: [],
   };
   (req as WithContext)[CONTEXT] = ctx;
   return ctx;

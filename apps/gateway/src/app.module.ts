@@ -1,0 +1,42 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AdmissionModule } from '@gateway/admission';
+import { AuditModule } from '@gateway/audit';
+import { CacheModule } from '@gateway/cache';
+import { CompletionsModule } from '@gateway/completions';
+import { ConfigModule, type GatewayConfig } from '@gateway/config';
+import { GatewayExceptionFilter } from '@gateway/errors';
+import { HealthModule } from '@gateway/health';
+import { ObservabilityModule } from '@gateway/observability';
+import { PersistenceModule } from '@gateway/persistence';
+import { ProvidersModule } from '@gateway/providers';
+import { RedisModule } from '@gateway/redis';
+import { TenancyModule } from '@gateway/tenancy';
+import { ENTITIES } from './entities';
+import { loggerOptions } from './logger.options';
+
+/** Composition only: every behaviour lives in a lib. */
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config)),
+        ObservabilityModule,
+        PersistenceModule.forRoot(ENTITIES),
+        RedisModule,
+        TenancyModule,
+        ProvidersModule,
+        AdmissionModule,
+        CacheModule,
+        AuditModule,
+        CompletionsModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],
+    };
+  }
+}

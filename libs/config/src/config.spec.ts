@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseCatalog } from './index';
+
+const ADMIN = 'a'.repeat(32);
+const REPO_CATALOG = join(__dirname, '../../../config/gateway.yaml');
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('loads the shipped catalog with defaults', () => {
+    const cfg = loadConfig({ ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: REPO_CATALOG });
+    expect(cfg.server.port).toBe(8080);
+    expect(cfg.server.host).toBe('0.0.0.0');
+    expect(cfg.database.url).toBe('postgres://postgres@127.0.0.1:5432/llm_gateway');
+    expect(cfg.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(cfg.server.maxBodyBytes).toBe(1_048_576);
+    expect(cfg.server.keepAliveTimeoutMs).toBeGreaterThan(60_000);
+    expect(cfg.catalog.providers.get('mock')?.type).toBe('mock');
+    expect(cfg.catalog.models.get('gpt-4')?.routes.map((r) => r.provider)).toEqual([
+      'openai',
+      'anthropic',
+    ]);
+    // $30 per 1M tokens = 300000 units of 1e-10 USD per token.
+    expect(cfg.catalog.models.get('gpt-4')?.routes[0].price.input).toBe(300_000);
+  });
+
+  it('reports every bad variable, one line each, naming it', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        ADMIN_API_KEY: 'short',
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        DB_MIGRATE_ON_BOOT: 'maybe',
+        AUDIT_DURABILITY: 'sometimes',
+        GATEWAY_CONFIG: REPO_CATALOG,
+      }),
+    );
+    expect(problems).toHaveLength(5);
+    for (const name of [
+      'ADMIN_API_KEY',
+      'PORT',
+      'DATABASE_URL',
+      'DB_MIGRATE_ON_BOOT',
+      'AUDIT_DURABILITY',
+    ]) {
+      expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
+    }
+  });
+
+  it('requires ADMIN_API_KEY', () => {
+    expect(problemsOf(() => loadConfig({ GATEWAY_CONFIG: REPO_CATALOG }))).toEqual([
+      'ADMIN_API_KEY: required but not set',
+    ]);
+  });
+
+  it('parses REDIS_CLUSTER_NODES', () => {
+    const cfg = loadConfig({
+      ADMIN_API_KEY: ADMIN,
+      GATEWAY_CONFIG: REPO_CATALOG,
+      REDIS_CLUSTER_NODES: 'a:7000, b:7001',
+    });
+    expect(cfg.redis.clusterNodes).toEqual([
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ]);
+  });
+
+  it('fails on an unreadable catalog', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: '/nonexistent.yaml' }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^GATEWAY_CONFIG: cannot read/);
+  });
+});
+
+describe('parseCatalog', () => {
+  const base = (extra = '') => `
+providers:
+  openai: {type: openai, base_url: "\${OPENAI_BASE_URL:-https://api.openai.com/v1}", api_key: "\${OPENAI_API_KEY:-}"}
+  mock: {type: mock}
+models:
+  gpt-4:
+    - {provider: openai, model: gpt-4}
+pricing:
+  openai/gpt-4: {input: 30.00, output: 60.00}
+${extra}`;
+
+  it('expands ${VAR} and ${VAR:-default}', () => {
+    const { catalog, problems } = parseCatalog(base(), {
+      OPENAI_API_KEY: 'sk-x',
+      OPENAI_BASE_URL: 'http://h:1/v1/',
+    });
+    expect(problems).toEqual([]);
+    expect(catalog.providers.get('openai')).toMatchObject({
+      apiKey: 'sk-x',
+      baseUrl: 'http://h:1/v1',
+    });
+  });
+
+  it('refuses a ${VAR} without default that is unset', () => {
+    const { problems } = parseCatalog(
+      'providers:\n  a: {type: openai, base_url: "${NOPE}"}\nmodels: {}\n',
+      {},
+    );
+    expect(problems.some((p) => p.includes('${NOPE}'))).toBe(true);
+  });
+
+  it('refuses a route naming an unknown provider', () => {
+    const { problems } = parseCatalog(
+      base().replace('- {provider: openai, model: gpt-4}', '- {provider: azure, model: gpt-4}'),
+      {},
+    );
+    expect(problems).toEqual(['models.gpt-4[0]: unknown provider "azure"']);
+  });
+
+  it('refuses a route without a price (no silent $0)', () => {
+    const { problems } = parseCatalog(
+      base().replace('openai/gpt-4: {input: 30.00, output: 60.00}', ''),
+      {},
+    );
+    expect(problems).toEqual([
+      'models.gpt-4[0]: no price for openai/gpt-4 in pricing (refusing a silent $0)',
+    ]);
+  });
+
+  it.each([
+    ['-1', /not a price/],
+    ['0.00001', /at most 4 decimals/],
+    ['"abc"', /not a price/],
+    ['1e-7', /not a price/],
+  ])('refuses a malformed price %s', (value, pattern) => {
+    const { problems } = parseCatalog(base().replace('input: 30.00', `input: ${value}`), {});
+    expect(
+      problems.some((p) => p.startsWith('pricing.openai/gpt-4.input:') && pattern.test(p)),
+    ).toBe(true);
+  });
+
+  it('refuses a non-http base_url and an unknown provider type', () => {
+    const { problems } = parseCatalog(
+      base().replace(
+        'openai: {type: openai, base_url: "${OPENAI_BASE_URL:-https://api.openai.com/v1}"',
+        'openai: {type: openai, base_url: "ftp://x"',
+      ) + 'x: 1\n',
+      {},
+    );
+    expect(problems.some((p) => p.startsWith('providers.openai.base_url:'))).toBe(true);
+  });
+
+  it('converts 4-decimal prices exactly', () => {
+    const { catalog, problems } = parseCatalog(base().replace('input: 30.00', 'input: 0.0001'), {});
+    expect(problems).toEqual([]);
+    expect(catalog.models.get('gpt-4')?.routes[0].price.input).toBe(1);
+  });
+
+  it('reports invalid YAML in one line', () => {
+    const { problems } = parseCatalog('providers: [unclosed', {});
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/invalid YAML/);
+  });
+});

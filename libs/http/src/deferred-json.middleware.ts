@@ -1,0 +1,38 @@
+import { isUtf8 } from 'node:buffer';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { json } from 'express';
+import { maybeRequestContext } from '@gateway/context';
+
+class InvalidEncodingError extends Error {
+  readonly type = 'encoding.unsupported';
+  readonly status = 400;
+}
+
+/**
+ * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES) are deferred: the
+ * error is kept on the request context and raised by the auth guard after the key is resolved, so
+ * a tenant's malformed request is still audited under its tenant. Requests without a context
+ * (should not happen) fail immediately.
+ */
+export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
+  const parse = json({
+    limit: maxBodyBytes,
+    strict: true,
+    // Reject invalid UTF-8 instead of letting the decoder replace it with U+FFFD.
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw new InvalidEncodingError('body is not valid UTF-8');
+    },
+  });
+  return (req: Request, res: Response, next: NextFunction) => {
+    parse(req, res, (err?: unknown) => {
+      if (err === undefined || err === null) return next();
+      const ctx = maybeRequestContext(req);
+      if (!ctx) return next(err);
+      ctx.bodyError = err;
+      req.body = undefined;
+      // The unread rest of an oversized body must not be parsed as the next request.
+      res.setHeader('Connection', 'close');
+      next();
+    });
+  };
+}

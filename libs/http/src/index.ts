@@ -1,0 +1,2 @@
+export { requestContextMiddleware } from './request-context.middleware';
+export { deferredJsonMiddleware } from './deferred-json.middleware';

@@ -1,0 +1,192 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, register } from 'prom-client';
+
+// OpenTelemetry GenAI semantic-convention bucket boundaries.
+const TOKEN_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+const DURATION_BUCKETS = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+const OVERHEAD_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+];
+
+function once<T>(name: string, make: () => T): T {
+  // Tests boot several apps in one process: reuse a family instead of registering it twice.
+  return (register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+/**
+ * Every metric family of CONTRACT §8 (names fixed) plus the project's documented extensions.
+ * Label values come from the catalog or admin-created tenant ids only, never from request input.
+ */
+@Injectable()
+export class GatewayMetrics {
+  readonly tokenUsage = once(
+    'gen_ai_client_token_usage',
+    () =>
+      new Histogram({
+        name: 'gen_ai_client_token_usage',
+        help: 'Number of input and output tokens used (OTel GenAI).',
+        labelNames: [
+          'gen_ai_operation_name',
+          'gen_ai_provider_name',
+          'gen_ai_request_model',
+          'gen_ai_token_type',
+        ] as const,
+        buckets: TOKEN_BUCKETS,
+      }),
+  );
+  readonly operationDuration = once(
+    'gen_ai_client_operation_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'gen_ai_client_operation_duration_seconds',
+        help: 'GenAI operation duration (OTel GenAI).',
+        labelNames: [
+          'gen_ai_operation_name',
+          'gen_ai_provider_name',
+          'gen_ai_request_model',
+          'error_type',
+        ] as const,
+        buckets: DURATION_BUCKETS,
+      }),
+  );
+  readonly requestsTotal = once(
+    'llm_gateway_requests_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_requests_total',
+        help: 'Tenant completion requests by outcome.',
+        labelNames: ['tenant', 'model', 'provider', 'outcome'] as const,
+      }),
+  );
+  readonly requestDuration = once(
+    'llm_gateway_request_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'llm_gateway_request_duration_seconds',
+        help: 'End-to-end request duration in the gateway.',
+        labelNames: ['outcome'] as const,
+        buckets: DURATION_BUCKETS,
+      }),
+  );
+  readonly overhead = once(
+    'llm_gateway_overhead_seconds',
+    () =>
+      new Histogram({
+        name: 'llm_gateway_overhead_seconds',
+        help: 'Time spent in the gateway, excluding the wait for the provider.',
+        buckets: OVERHEAD_BUCKETS,
+      }),
+  );
+  readonly tokensTotal = once(
+    'llm_gateway_tokens_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_tokens_total',
+        help: 'Tokens billed, by tenant, provider, model and type.',
+        labelNames: ['tenant', 'provider', 'model', 'type'] as const,
+      }),
+  );
+  readonly costUsdTotal = once(
+    'llm_gateway_cost_usd_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_cost_usd_total',
+        help: 'Cost in USD (exact per request; the counter is a float sum for dashboards only).',
+        labelNames: ['tenant', 'provider', 'model'] as const,
+      }),
+  );
+  readonly cacheRequests = once(
+    'llm_gateway_cache_requests_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_cache_requests_total',
+        help: 'Response cache lookups by result.',
+        labelNames: ['result'] as const,
+      }),
+  );
+  readonly rateLimited = once(
+    'llm_gateway_rate_limited_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_rate_limited_total',
+        help: 'Requests refused by a rate limit.',
+        labelNames: ['tenant', 'limit'] as const,
+      }),
+  );
+  readonly budgetRejected = once(
+    'llm_gateway_budget_rejected_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_budget_rejected_total',
+        help: 'Requests refused because the monthly budget could not cover them.',
+        labelNames: ['tenant'] as const,
+      }),
+  );
+  readonly fallbacks = once(
+    'llm_gateway_fallbacks_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_fallbacks_total',
+        help: 'Fallbacks from one provider to the next within a request.',
+        labelNames: ['from_provider', 'to_provider'] as const,
+      }),
+  );
+  readonly providerUp = once(
+    'llm_gateway_provider_up',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_provider_up',
+        help: '1 when the provider is considered healthy, else 0.',
+        labelNames: ['provider'] as const,
+      }),
+  );
+  readonly auditPending = once(
+    'llm_gateway_audit_pending',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_audit_pending',
+        help: 'Audit records not yet committed to Postgres.',
+      }),
+  );
+
+  // --- extensions (documented in docs/operations.md) ---
+  readonly redisUp = once(
+    'llm_gateway_redis_up',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_redis_up',
+        help: '1 when Redis answers, else 0 (limits and budgets are in fallback mode).',
+      }),
+  );
+  readonly alertsSent = once(
+    'llm_gateway_budget_alerts_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_budget_alerts_total',
+        help: 'Budget alert webhooks by result.',
+        labelNames: ['tenant', 'threshold', 'result'] as const,
+      }),
+  );
+  readonly upstreamAttempts = once(
+    'llm_gateway_upstream_attempts_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_upstream_attempts_total',
+        help: 'Calls made to providers, by outcome (retries and fallbacks included).',
+        labelNames: ['provider', 'outcome'] as const,
+      }),
+  );
+  readonly auditBatchRows = once(
+    'llm_gateway_audit_batch_rows',
+    () =>
+      new Histogram({
+        name: 'llm_gateway_audit_batch_rows',
+        help: 'Rows per audit group-commit insert.',
+        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      }),
+  );
+}

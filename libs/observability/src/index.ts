@@ -1,0 +1,3 @@
+export { ObservabilityModule } from './observability.module';
+export { GatewayMetrics } from './gateway-metrics.service';
+export { chooseRequestId } from './request-id';
