@@ -3,7 +3,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 /** An admin key created through the API (the bootstrap ADMIN_API_KEY is not stored). */
 @Entity({ name: 'admin_keys' })
 export class AdminKeyEntity {
-  @PrimaryColumn('uuid')
+  @PrimaryColumn('uuid', { primaryKeyConstraintName: 'admin_keys_pkey' })
   id!: string;
 
   /** Operator's label, e.g. who holds the key. */

@@ -13,7 +13,7 @@ import { TenantEntity } from './tenant.entity';
 @Entity({ name: 'api_keys' })
 @Index('api_keys_tenant_id_created_at_idx', ['tenantId', 'createdAt'])
 export class ApiKeyEntity {
-  @PrimaryColumn('uuid')
+  @PrimaryColumn('uuid', { primaryKeyConstraintName: 'api_keys_pkey' })
   id!: string;
 
   @Column('uuid', { name: 'tenant_id' })
