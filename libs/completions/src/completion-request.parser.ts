@@ -48,7 +48,7 @@ export function parseCompletionBody(body: unknown): ParsedCompletion {
     throw invalid('stream', 'Streaming (stream: true) is not supported yet.');
   }
   if (b.n !== undefined && b.n !== null && b.n !== 1) {
-    throw invalid('n', "Only n = 1 is supported.");
+    throw invalid('n', 'Only n = 1 is supported.');
   }
   const model = b.model;
   if (typeof model !== 'string' || model.length === 0 || model.length > 256) {
@@ -133,12 +133,20 @@ function parseStop(value: unknown): string[] | null {
     list.length > MAX_STOP_SEQUENCES ||
     list.some((s) => typeof s !== 'string' || s.length === 0 || s.length > 256)
   ) {
-    throw invalid('stop', `'stop' must be a string or up to ${MAX_STOP_SEQUENCES} non-empty strings.`);
+    throw invalid(
+      'stop',
+      `'stop' must be a string or up to ${MAX_STOP_SEQUENCES} non-empty strings.`,
+    );
   }
   return list as string[];
 }
 
-function optionalNumber(b: Record<string, unknown>, key: string, min: number, max: number): number | null {
+function optionalNumber(
+  b: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+): number | null {
   const v = b[key];
   if (v === undefined || v === null) return null;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
@@ -147,7 +155,12 @@ function optionalNumber(b: Record<string, unknown>, key: string, min: number, ma
   return v;
 }
 
-function optionalInteger(b: Record<string, unknown>, key: string, min: number, max: number): number | null {
+function optionalInteger(
+  b: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+): number | null {
   const v = b[key];
   if (v === undefined || v === null) return null;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

@@ -132,8 +132,13 @@ export class CompletionsController {
       if (!res.writableFinished) abort.abort();
     };
     res.once('close', onClose);
-    const out = await this.completions.complete(tenant, ctx, parsed, cacheControl, abort.signal, (h) =>
-      setHeaders(res, h),
+    const out = await this.completions.complete(
+      tenant,
+      ctx,
+      parsed,
+      cacheControl,
+      abort.signal,
+      (h) => setHeaders(res, h),
     );
     res.setHeader('X-Cache', out.cacheStatus);
     res.setHeader('X-Gateway-Provider', out.answer.provider);

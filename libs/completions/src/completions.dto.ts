@@ -29,7 +29,9 @@ export class CompletionRequestDto {
   @ApiPropertyOptional({ minimum: 0, maximum: 1 })
   top_p?: number;
 
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] })
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+  })
   stop?: string | string[];
 
   @ApiPropertyOptional({ minimum: -2, maximum: 2 })
@@ -44,7 +46,10 @@ export class CompletionRequestDto {
   @ApiPropertyOptional({ description: 'End-user id; passed through, not part of the cache key.' })
   user?: string;
 
-  @ApiPropertyOptional({ example: false, description: 'Must be false or absent (streaming comes later).' })
+  @ApiPropertyOptional({
+    example: false,
+    description: 'Must be false or absent (streaming comes later).',
+  })
   stream?: boolean;
 }
 
@@ -75,7 +80,14 @@ export class ChatCompletionResponseDto {
   @ApiProperty({ example: 1764180000 }) created!: number;
   @ApiProperty({ example: 'gpt-4o-mini' }) model!: string;
   @ApiProperty({
-    example: [{ index: 0, message: { role: 'assistant', content: 'Hi!' }, finish_reason: 'stop', logprobs: null }],
+    example: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Hi!' },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
   })
   choices!: unknown[];
   @ApiProperty({ example: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 } })
@@ -84,6 +96,8 @@ export class ChatCompletionResponseDto {
 
 export class ModelListDto {
   @ApiProperty({ example: 'list' }) object!: string;
-  @ApiProperty({ example: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'llm-gateway' }] })
+  @ApiProperty({
+    example: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'llm-gateway' }],
+  })
   data!: Array<{ id: string; object: string; created: number; owned_by: string }>;
 }

@@ -40,7 +40,9 @@ export class CompletionsService {
     ctx.audit.model = alias;
     const model = this.providers.model(alias);
     if (!model) {
-      throw new GatewayError('model_not_found', `The model '${alias}' does not exist.`, { param: 'model' });
+      throw new GatewayError('model_not_found', `The model '${alias}' does not exist.`, {
+        param: 'model',
+      });
     }
     if (tenant.allowedModels !== null && !tenant.allowedModels.includes(alias)) {
       throw new GatewayError('model_not_allowed', `This key may not use the model '${alias}'.`, {
@@ -136,7 +138,13 @@ export class CompletionsService {
     a.promptTokens = answer.promptTokens;
     a.completionTokens = answer.completionTokens;
     a.costUnits = answer.costUnits;
-    return this.outcome(answer, false, answer.costUnits, lookup.status === 'bypass' ? 'BYPASS' : 'MISS', ticket);
+    return this.outcome(
+      answer,
+      false,
+      answer.costUnits,
+      lookup.status === 'bypass' ? 'BYPASS' : 'MISS',
+      ticket,
+    );
   }
 
   private recordCached(ctx: RequestContext, answer: CachedAnswer): void {

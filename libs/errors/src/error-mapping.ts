@@ -59,7 +59,10 @@ function toGatewayError(err: unknown): GatewayError {
     // body-parser / raw-body errors (they carry `type` and `status`).
     switch (bp.type) {
       case 'entity.too.large':
-        return new GatewayError('request_too_large', 'Request body exceeds the maximum allowed size.');
+        return new GatewayError(
+          'request_too_large',
+          'Request body exceeds the maximum allowed size.',
+        );
       case 'entity.parse.failed':
         return new GatewayError('invalid_request', 'Request body is not valid JSON.');
       case 'encoding.unsupported':
@@ -84,7 +87,10 @@ function fromHttpException(err: HttpException): GatewayError {
     case 405:
       return new GatewayError('not_found', 'Not found.');
     case 413:
-      return new GatewayError('request_too_large', 'Request body exceeds the maximum allowed size.');
+      return new GatewayError(
+        'request_too_large',
+        'Request body exceeds the maximum allowed size.',
+      );
     case 401:
       return new GatewayError('invalid_api_key', 'Invalid API key.');
     case 403:

@@ -15,7 +15,8 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const requestId = maybeRequestContext(req)?.requestId ?? String(res.getHeader('x-request-id') ?? '');
+    const requestId =
+      maybeRequestContext(req)?.requestId ?? String(res.getHeader('x-request-id') ?? '');
     const mapped = mapError(exception, requestId);
 
     if (mapped.unexpected) {
