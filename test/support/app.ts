@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { loadConfig, type GatewayConfig } from '@gateway/config';
 import { createGatewayApp } from '../../apps/gateway/src/bootstrap';
+import { TEST_CATALOG } from './catalog';
 import { createTestDatabase, type TestDatabase } from './database';
 
-export const TEST_CATALOG = join(__dirname, 'catalog.test.yaml');
+export { TEST_CATALOG };
 
 export interface StartOptions {
   /** Extra environment (e.g. OPENAI_BASE_URL of a fake upstream, limits, durability). */
