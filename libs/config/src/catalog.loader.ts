@@ -4,6 +4,7 @@ import { expandEnv } from './env-expand';
 import { urlProblem } from './env-reader';
 import type {
   Catalog,
+  CircuitBreakerConfig,
   HealthCheckConfig,
   ModelConfig,
   ModelPrice,
@@ -23,6 +24,14 @@ const DEFAULT_MAX_RETRIES = 1;
 const DEFAULT_HEALTH_INTERVAL_MS = 5_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = {
+  failureThreshold: 5,
+  failureRatio: 0.5,
+  minRequests: 20,
+  windowMs: 10_000,
+  openMs: 1_000,
+  maxOpenMs: 4_000,
+};
 /** Four decimals per 1M tokens = units of 1e-10 USD per token (see PricePerToken). */
 const PRICE_PATTERN = /^(\d{1,7})(?:\.(\d{1,4}))?$/;
 
@@ -101,16 +110,18 @@ function parseProviders(node: unknown, problems: string[]): Map<string, Provider
     let baseUrl: string | null = null;
     if (type !== 'mock') {
       const url = typeof raw.base_url === 'string' ? raw.base_url.trim() : '';
-      const problem = url === '' ? 'required' : urlProblem(url, ['http', 'https']);
+      const problem = url === '' ? 'required' : baseUrlProblem(url);
       if (problem) problems.push(`${at}.base_url: ${problem}`);
       baseUrl = url.replace(/\/+$/, '');
     }
+    const timeoutMs = positiveInt(raw.timeout_ms, DEFAULT_TIMEOUT_MS, `${at}.timeout_ms`, problems);
     out.set(name, {
       name,
       type,
       baseUrl,
       apiKey: typeof raw.api_key === 'string' ? raw.api_key : '',
-      timeoutMs: positiveInt(raw.timeout_ms, DEFAULT_TIMEOUT_MS, `${at}.timeout_ms`, problems),
+      timeoutMs,
+      deadlineMs: positiveInt(raw.deadline_ms, timeoutMs, `${at}.deadline_ms`, problems),
       maxRetries: nonNegativeInt(
         raw.max_retries,
         DEFAULT_MAX_RETRIES,
@@ -125,9 +136,58 @@ function parseProviders(node: unknown, problems: string[]): Map<string, Provider
         `${at}.max_response_bytes`,
         problems,
       ),
+      circuitBreaker: parseCircuitBreaker(raw.circuit_breaker, `${at}.circuit_breaker`, problems),
     });
   }
   return out;
+}
+
+/** Provider base URLs are checked at boot: http(s), no credentials, no query or fragment. */
+function baseUrlProblem(url: string): string | null {
+  const problem = urlProblem(url, ['http', 'https']);
+  if (problem) return problem;
+  const parsed = new URL(url);
+  if (parsed.username !== '' || parsed.password !== '') {
+    return 'must not contain credentials (use api_key)';
+  }
+  if (parsed.search !== '' || parsed.hash !== '') return 'must not have a query or fragment';
+  return null;
+}
+
+function parseCircuitBreaker(node: unknown, at: string, problems: string[]): CircuitBreakerConfig {
+  const d = DEFAULT_CIRCUIT_BREAKER;
+  if (node === undefined || node === null) return d;
+  if (!isRecord(node)) {
+    problems.push(`${at}: expected a mapping`);
+    return d;
+  }
+  let failureRatio = d.failureRatio;
+  if (node.failure_ratio !== undefined) {
+    const r = node.failure_ratio;
+    if (typeof r === 'number' && r > 0 && r <= 1) failureRatio = r;
+    else problems.push(`${at}.failure_ratio: expected a number in (0, 1]`);
+  }
+  const openMs = positiveInt(node.open_ms, d.openMs, `${at}.open_ms`, problems);
+  const maxOpenMs = positiveInt(
+    node.max_open_ms,
+    Math.max(openMs, d.maxOpenMs),
+    `${at}.max_open_ms`,
+    problems,
+  );
+  if (maxOpenMs < openMs) problems.push(`${at}.max_open_ms: must be ≥ open_ms`);
+  return {
+    failureThreshold: positiveInt(
+      node.failure_threshold,
+      d.failureThreshold,
+      `${at}.failure_threshold`,
+      problems,
+    ),
+    failureRatio,
+    minRequests: positiveInt(node.min_requests, d.minRequests, `${at}.min_requests`, problems),
+    windowMs: positiveInt(node.window_ms, d.windowMs, `${at}.window_ms`, problems),
+    openMs,
+    maxOpenMs,
+  };
 }
 
 function parseHealthCheck(

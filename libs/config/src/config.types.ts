@@ -87,6 +87,8 @@ export interface ProviderConfig {
   readonly apiKey: string;
   /** Per attempt. */
   readonly timeoutMs: number;
+  /** Total time this provider may take within one request: its attempts and their backoff (default `timeoutMs`). */
+  readonly deadlineMs: number;
   /** Retries on the same provider before moving to the next route. */
   readonly maxRetries: number;
   readonly healthCheck: HealthCheckConfig | false;
@@ -94,6 +96,22 @@ export interface ProviderConfig {
   readonly latencyMs: number;
   /** Upstream response bodies larger than this are refused as invalid. */
   readonly maxResponseBytes: number;
+  readonly circuitBreaker: CircuitBreakerConfig;
+}
+
+/** When a provider is taken out of rotation and how long for (docs/providers.md). */
+export interface CircuitBreakerConfig {
+  /** Consecutive failures that open the circuit. */
+  readonly failureThreshold: number;
+  /** Share of failed calls in the window (0–1] that opens it… */
+  readonly failureRatio: number;
+  /** …once the window holds at least this many calls. */
+  readonly minRequests: number;
+  readonly windowMs: number;
+  /** First ejection; doubled on each further trip… */
+  readonly openMs: number;
+  /** …up to this (kept below 5 s so a recovered provider gets traffic back within 5 s). */
+  readonly maxOpenMs: number;
 }
 
 /**
