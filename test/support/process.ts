@@ -43,6 +43,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       GATEWAY_CONFIG: TEST_CATALOG,
       LOG_LEVEL: 'info',
       ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

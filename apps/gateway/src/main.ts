@@ -34,8 +34,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.log(`${signal}: draining`);
-    // Readiness turns 503 at once; in-flight requests finish; then records flush and we exit 0.
+    // Readiness turns 503 at once while we keep serving, so load balancers take us out of rotation;
+    // then the listener closes, in-flight requests finish, records flush, and we exit 0.
     app.get(ShutdownService).startDraining();
+    if (signal === 'SIGTERM' && config.server.shutdownDrainDelayMs > 0) {
+      await new Promise((r) => setTimeout(r, config.server.shutdownDrainDelayMs));
+    }
     await closeServer(server, config.server.shutdownGraceMs);
     await app.close();
     process.exit(0);

@@ -36,6 +36,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxBodyBytes: r.int('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1024 * 1024),
       keepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 3_600_000),
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+      shutdownDrainDelayMs: r.int('SHUTDOWN_DRAIN_DELAY_MS', 3_000, 0, 120_000),
     },
     database: {
       url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/llm_gateway', [

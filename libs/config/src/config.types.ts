@@ -25,6 +25,11 @@ export interface ServerConfig {
   readonly keepAliveTimeoutMs: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   readonly shutdownGraceMs: number;
+  /**
+   * After SIGTERM, how long the server keeps accepting while readiness already answers 503, so
+   * load balancers stop routing here before the listener closes.
+   */
+  readonly shutdownDrainDelayMs: number;
 }
 
 export interface DatabaseConfig {
