@@ -1,5 +1,13 @@
 export { TenancyModule } from './tenancy.module';
-export { TenantsService } from './tenants.service';
+export {
+  TenantsService,
+  type IssuedKey,
+  type TenantPage,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+} from './tenants.service';
+export { AdminKeysService } from './admin-keys.service';
+export { GatewayValidationPipe } from './gateway-validation.pipe';
 export { TenantAuthGuard } from './tenant-auth.guard';
 export { AdminAuthGuard } from './admin-auth.guard';
 export {

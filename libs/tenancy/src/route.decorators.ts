@@ -18,9 +18,9 @@ import { AdminAuthGuard } from './admin-auth.guard';
 import { TenantAuthGuard } from './tenant-auth.guard';
 
 /** OpenAPI security scheme names; register them with `addTenancySecuritySchemes`. */
-export const TENANT_KEY_SCHEME = 'tenant_key';
-export const TENANT_BEARER_SCHEME = 'tenant_bearer';
-export const ADMIN_KEY_SCHEME = 'admin_key';
+export const TENANT_KEY_SCHEME = 'tenant-key';
+export const TENANT_BEARER_SCHEME = 'bearer';
+export const ADMIN_KEY_SCHEME = 'admin-key';
 
 export type RouteKindValue = 'tenant' | 'admin';
 

@@ -1,6 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { AdminKeysController } from './admin-keys.controller';
+import { AdminKeysService } from './admin-keys.service';
+import { AdminTenantsController } from './admin-tenants.controller';
 import { AdminKeyEntity } from './admin-key.entity';
 import { ApiKeyAuthenticator } from './api-key-authenticator.service';
 import { ApiKeyEntity } from './api-key.entity';
@@ -10,13 +13,17 @@ import { TenantEntity } from './tenant.entity';
 import { TenantsService } from './tenants.service';
 
 /**
- * Tenants, tenant keys, admin keys and the auth guards. Import it in any module whose controllers
- * use `@TenantRoute()` / `@AdminRoute()` (the guards resolve ApiKeyAuthenticator from there).
- * Needs the app's TypeORM root (PersistenceModule) and the global RedisModule/ConfigModule.
+ * Tenants, tenant keys, admin keys and the auth guards. Global because authentication is
+ * infrastructure: every lib's controllers use `@TenantRoute()` / `@AdminRoute()`, and the guards
+ * resolve ApiKeyAuthenticator from the module that declares the controller. Needs the app's
+ * TypeORM root (PersistenceModule) and the global RedisModule and ConfigModule.
  */
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity, AdminKeyEntity])],
+  controllers: [AdminTenantsController, AdminKeysController],
   providers: [
+    AdminKeysService,
     TenantsService,
     ApiKeyAuthenticator,
     TenantChangeNotifier,
