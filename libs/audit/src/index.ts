@@ -1,1 +1,11 @@
+export { AuditModule } from './audit.module';
+export { AuditService } from './audit.service';
+export { AuditWriter } from './audit-writer.service';
+export { AuditInterceptor } from './audit.interceptor';
+export { AuditErrorObserver } from './audit-error.observer';
+export { RecordSink } from './record-sink';
+export { PostgresRecordSink } from './postgres-record.sink';
 export { RequestRecordEntity } from './request-record.entity';
+export type { AuditRecord } from './audit-record';
+export type * from './report.types';
+export { GROUP_BY_FIELDS } from './report.types';

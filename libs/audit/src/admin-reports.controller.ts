@@ -1,0 +1,121 @@
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AdminRoute, TenantsService } from '@gateway/tenancy';
+import { AuditPageDto } from './audit-page.dto';
+import { AuditService } from './audit.service';
+import { ChargebackReportDto } from './chargeback-report.dto';
+import {
+  DEFAULT_LIMIT,
+  MAX_DAYS,
+  MAX_LIMIT,
+  OUTCOMES,
+  parseAuditQuery,
+  parseChargebackQuery,
+  parseDays,
+} from './report-query.parser';
+import type { AuditPage, ChargebackReport, UsageReport } from './report.types';
+import { UsageReportDto } from './usage-report.dto';
+
+/** Operator reports over the request ledger: per-tenant usage, chargeback, and the audit log. */
+@ApiTags('admin: reports')
+@Controller('api/v1/admin')
+@AdminRoute()
+export class AdminReportsController {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  @Get('tenants/:id/usage')
+  @ApiOperation({ summary: "A tenant's usage by provider over the last `days` × 24 h." })
+  @ApiParam({ name: 'id', example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
+  @ApiQuery({
+    name: 'days',
+    required: false,
+    example: 30,
+    schema: { minimum: 1, maximum: MAX_DAYS },
+  })
+  @ApiOkResponse({ type: UsageReportDto })
+  @ApiNotFoundResponse({ description: 'Unknown tenant (not_found).' })
+  async tenantUsage(@Param('id') id: string, @Query('days') days: unknown): Promise<UsageReport> {
+    const period = parseDays(days);
+    const tenant = await this.tenants.requireTenant(id);
+    return this.audit.tenantUsage(tenant.id, period);
+  }
+
+  @Get('usage')
+  @ApiOperation({
+    summary: 'Chargeback report across tenants, as JSON or CSV.',
+    description:
+      'Answered requests (by a provider or the cache) in [from, to), grouped by any of ' +
+      '`tenant, provider, model, day, month` (UTC). Costs are exact sums of the requests; CSV ' +
+      'carries them as exact decimal strings.',
+  })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    example: '2025-06-01T00:00:00Z',
+    description: 'ISO 8601, inclusive; default the start of the current UTC month.',
+  })
+  @ApiQuery({
+    name: 'to',
+    required: false,
+    example: '2025-07-01T00:00:00Z',
+    description: 'ISO 8601, exclusive; default now.',
+  })
+  @ApiQuery({
+    name: 'group_by',
+    required: false,
+    example: 'tenant,provider',
+    description: 'Comma-separated: tenant, provider, model, day, month. Default tenant.',
+  })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'], example: 'json' })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ type: ChargebackReportDto })
+  async chargeback(
+    @Query() q: Record<string, unknown>,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ChargebackReport | string> {
+    const query = parseChargebackQuery(q, new Date());
+    if (query.format === 'json') return this.audit.chargeback(query);
+    const csv = await this.audit.chargebackCsv(query);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader(
+      'Content-Disposition',
+      `attachment; filename="chargeback-${query.from.toISOString().slice(0, 10)}.csv"`,
+    );
+    return csv;
+  }
+
+  @Get('audit')
+  @ApiOperation({
+    summary: 'Audit records of tenant requests, newest first, cursor-paginated.',
+    description: '`status` matches the outcome. Prompt and completion text are never stored.',
+  })
+  @ApiQuery({ name: 'tenant_id', required: false, example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
+  @ApiQuery({ name: 'from', required: false, example: '2025-06-01T00:00:00Z' })
+  @ApiQuery({ name: 'to', required: false, example: '2025-07-01T00:00:00Z' })
+  @ApiQuery({ name: 'status', required: false, enum: OUTCOMES, example: 'upstream_error' })
+  @ApiQuery({ name: 'provider', required: false, example: 'openai' })
+  @ApiQuery({ name: 'model', required: false, example: 'gpt-4o-mini' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    example: DEFAULT_LIMIT,
+    schema: { minimum: 1, maximum: MAX_LIMIT },
+  })
+  @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page.' })
+  @ApiOkResponse({ type: AuditPageDto })
+  list(@Query() q: Record<string, unknown>): Promise<AuditPage> {
+    return this.audit.listRecords(parseAuditQuery(q));
+  }
+}

@@ -1,0 +1,260 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { GatewayConfigService } from '@gateway/config';
+import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
+import type { AuditRecord } from './audit-record';
+import { RecordSink } from './record-sink';
+
+interface Pending {
+  readonly record: AuditRecord;
+  /** Absent in async mode: nobody waits for the commit. */
+  readonly resolve?: () => void;
+  readonly reject?: (err: unknown) => void;
+}
+
+/** Async mode keeps at most this many batches in memory; beyond it writers wait (backpressure). */
+const ASYNC_QUEUE_BATCHES = 20;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Group-commit writer for request records.
+ *
+ * At most one INSERT is in flight. Records that arrive meanwhile queue up and all go into the next
+ * INSERT (up to `AUDIT_BATCH_MAX_ROWS`), so under concurrency a request never pays its own round
+ * trip, and with no concurrency a record is written at once (no timer adds latency). The first
+ * write of an idle writer waits one `setImmediate` so records finishing in the same event-loop
+ * turn share the INSERT.
+ *
+ * Durability (`AUDIT_DURABILITY`):
+ * - `sync` (default): `write()` resolves only after the record's batch has committed, so a response
+ *   sent after it has a durable record. If the batch fails, every waiter is rejected with a 503
+ *   `dependency_unavailable`; the caller answers that instead of the result.
+ * - `async`: `write()` resolves at once; a crash loses what is queued. Failed batches stay queued
+ *   and are retried with backoff; when the queue is full, `write()` waits for room instead of
+ *   dropping records.
+ *
+ * A batch Postgres refuses for its content (not a connection problem) is retried row by row, so one
+ * bad row never takes its neighbours down; rows still refused are logged with their request ids.
+ * `llm_gateway_audit_pending` counts records accepted but not yet committed.
+ */
+@Injectable()
+export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('AuditWriter');
+  private readonly sync: boolean;
+  private readonly maxRows: number;
+  private readonly maxQueued: number;
+  private readonly shutdownGraceMs: number;
+
+  // Bounded: in sync mode by the requests in flight, in async mode by maxQueued.
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private draining = false;
+  private scheduled = false;
+  private retryDelayMs = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryWake: (() => void) | null = null;
+  private idleWaiters: Array<() => void> = [];
+  private spaceWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly sink: RecordSink,
+    private readonly metrics: GatewayMetrics,
+    config: GatewayConfigService,
+  ) {
+    const { audit, server } = config.config;
+    this.sync = audit.durability === 'sync';
+    this.maxRows = audit.batchMaxRows;
+    this.maxQueued = audit.batchMaxRows * ASYNC_QUEUE_BATCHES;
+    this.shutdownGraceMs = server.shutdownGraceMs;
+  }
+
+  /** Records accepted and not yet committed (queued or in the INSERT in flight). */
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  write(record: AuditRecord): Promise<void> {
+    if (this.sync) {
+      return new Promise<void>((resolve, reject) => {
+        this.enqueue({ record, resolve, reject });
+      });
+    }
+    this.enqueue({ record });
+    if (this.queue.length <= this.maxQueued) return Promise.resolve();
+    return new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  /**
+   * Writes everything queued now, skipping any retry backoff, and resolves when the queue is empty
+   * or `timeoutMs` has passed. Returns how many records are still not committed (0 = all durable).
+   */
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<number> {
+    if (this.pending === 0) return 0;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.wakeRetry();
+    this.kick();
+    if (!Number.isFinite(timeoutMs)) {
+      await idle;
+      return this.pending;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    return this.pending;
+  }
+
+  // The DataSource closes in TypeORM's (global) onApplicationShutdown, which Nest runs before ours:
+  // drain here, while Postgres is still reachable.
+  async beforeApplicationShutdown(): Promise<void> {
+    const left = await this.flush(this.shutdownGraceMs);
+    if (left > 0) {
+      this.logger.error({ pending: left }, 'audit records not committed at shutdown');
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.pending > 0) {
+      this.logger.error({ pending: this.pending }, 'audit records lost at shutdown');
+    }
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    this.metrics.auditPending.set(this.pending);
+    if (this.draining || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = true;
+    void this.drain().finally(() => {
+      this.draining = false;
+      // A write may have slipped in between the last batch and the reset above.
+      if (this.queue.length > 0) this.kick();
+      else this.notifyIdle();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      if (this.retryDelayMs > 0) await this.backoff();
+      const batch = this.queue.splice(0, this.maxRows);
+      this.inFlight = batch.length;
+      try {
+        await this.commit(batch);
+      } finally {
+        this.inFlight = 0;
+        this.metrics.auditPending.set(this.pending);
+        this.notifySpace();
+      }
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      await this.sink.write(batch.map((p) => p.record));
+      this.metrics.auditBatchRows.observe(batch.length);
+      this.retryDelayMs = 0;
+      for (const p of batch) p.resolve?.();
+      return;
+    } catch (err) {
+      if (!this.sink.isTransient(err) && batch.length > 1) {
+        await this.commitOneByOne(batch);
+        return;
+      }
+      this.failed(batch, err, this.sink.isTransient(err));
+    }
+  }
+
+  private async commitOneByOne(batch: Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        await this.sink.write([p.record]);
+        this.metrics.auditBatchRows.observe(1);
+        p.resolve?.();
+      } catch (err) {
+        this.failed([p], err, this.sink.isTransient(err));
+      }
+    }
+  }
+
+  private failed(batch: Pending[], cause: unknown, transient: boolean): void {
+    const requestIds = batch.map((p) => p.record.requestId);
+    // The driver's error carries the whole batch as parameters: log only what explains it.
+    const err = describe(cause);
+    const retry: Pending[] = [];
+    const error = new GatewayError(
+      'dependency_unavailable',
+      'The request could not be recorded, so it was not completed. Retry later.',
+      { cause, headers: { 'Retry-After': '1' } },
+    );
+    for (const p of batch) {
+      if (p.reject) p.reject(error);
+      else if (transient) retry.push(p);
+    }
+    if (retry.length > 0) {
+      // Async mode: keep them first in line and slow down until Postgres answers again.
+      this.queue = retry.concat(this.queue);
+      this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
+      this.logger.warn(
+        { err, rows: retry.length, retryInMs: this.retryDelayMs },
+        'audit batch failed; will retry',
+      );
+      return;
+    }
+    if (transient) {
+      this.logger.error({ err, requestIds }, 'audit batch failed; requests answered with 503');
+    } else {
+      this.logger.error({ err, requestIds }, 'audit records refused by Postgres; dropped');
+    }
+  }
+
+  private backoff(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.retryWake = resolve;
+      this.retryTimer = setTimeout(resolve, this.retryDelayMs);
+    }).finally(() => {
+      this.retryTimer = null;
+      this.retryWake = null;
+    });
+  }
+
+  private wakeRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryWake?.();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private notifySpace(): void {
+    while (this.spaceWaiters.length > 0 && this.queue.length < this.maxQueued) {
+      this.spaceWaiters.shift()?.();
+    }
+  }
+}
+
+function describe(err: unknown): { message: string; code?: string } {
+  const source = (err as { driverError?: unknown } | null)?.driverError ?? err;
+  const message = source instanceof Error ? source.message : String(source);
+  const code = (source as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { message, code } : { message };
+}

@@ -1,0 +1,37 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { TenantContext } from '@gateway/context';
+import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
+import { AuditService } from './audit.service';
+import { MAX_DAYS, parseDays } from './report-query.parser';
+import type { UsageReport } from './report.types';
+import { UsageReportDto } from './usage-report.dto';
+
+/** The caller's own usage; the tenant comes from the key only. */
+@ApiTags('usage')
+@Controller('api/v1/usage')
+@TenantRoute()
+export class UsageController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The calling tenant's usage by provider over the last `days` × 24 h.",
+    description:
+      'One row per provider that answered; cache hits form a row with provider `cache` and cost 0. ' +
+      'Requests refused before reaching a provider or the cache are in the audit log only.',
+  })
+  @ApiQuery({
+    name: 'days',
+    required: false,
+    example: 30,
+    schema: { minimum: 1, maximum: MAX_DAYS },
+  })
+  @ApiOkResponse({ type: UsageReportDto })
+  usage(
+    @CurrentTenant() tenant: TenantContext,
+    @Query('days') days: unknown,
+  ): Promise<UsageReport> {
+    return this.audit.tenantUsage(tenant.tenantId, parseDays(days));
+  }
+}

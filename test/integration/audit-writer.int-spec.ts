@@ -1,0 +1,391 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditWriter, PostgresRecordSink, RecordSink, type AuditRecord } from '@gateway/audit';
+import { ConfigModule, GatewayConfigService, loadConfig } from '@gateway/config';
+import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
+import { dataSourceOptions } from '@gateway/persistence';
+import { ENTITIES } from '../../apps/gateway/src/entities';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/*
+ * The group-commit writer against a real Postgres. Inserts are counted by a pass-through sink
+ * around the real PostgresRecordSink (the writer is under test; the INSERTs are real), and an
+ * outage is a real one: a TCP proxy in front of Postgres that stops accepting and cuts its sockets.
+ */
+
+const TEST_CATALOG = join(__dirname, '../support/catalog.test.yaml');
+
+function config(env: Record<string, string> = {}) {
+  return new GatewayConfigService(
+    loadConfig({
+      ADMIN_API_KEY: 'a'.repeat(40),
+      GATEWAY_CONFIG: TEST_CATALOG,
+      SHUTDOWN_GRACE_MS: '5000',
+      ...env,
+    }),
+  );
+}
+
+function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    requestId: `req-${randomBytes(6).toString('hex')}`,
+    tenantId: TENANT,
+    apiKeyId: KEY,
+    createdAt: new Date(),
+    endpoint: '/api/v1/completions',
+    model: 'gpt-4o-mini',
+    provider: 'openai',
+    providerModel: 'gpt-4o-mini-2024-07-18',
+    statusCode: 200,
+    outcome: 'success',
+    promptTokens: 12,
+    completionTokens: 15,
+    costUnits: 108_000,
+    costSavedUnits: 0,
+    latencyMs: 40,
+    upstreamLatencyMs: 35,
+    cached: false,
+    attempts: [{ provider: 'openai', outcome: 'success', latency_ms: 35 }],
+    errorCode: null,
+    ...overrides,
+  };
+}
+
+const TENANT = randomUUID();
+const KEY = randomUUID();
+
+/** The real Postgres sink, plus a log of each INSERT it committed. */
+class CountingSink extends RecordSink {
+  readonly batches: string[][] = [];
+  readonly committed = new Set<string>();
+  gate: Promise<void> | null = null;
+
+  constructor(private readonly inner: PostgresRecordSink) {
+    super();
+  }
+
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    if (this.gate) await this.gate;
+    await this.inner.write(records);
+    this.batches.push(records.map((r) => r.requestId));
+    for (const r of records) this.committed.add(r.requestId);
+  }
+
+  isTransient(err: unknown): boolean {
+    return this.inner.isTransient(err);
+  }
+}
+
+/** A TCP proxy to Postgres that can simulate an outage (refuse + reset) and recover. */
+class PgProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = new Socket();
+      this.sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      upstream.connect(5432, '127.0.0.1', () => {
+        client.pipe(upstream).pipe(client);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+    this.server = null;
+  }
+}
+
+async function rowCount(ds: DataSource, requestIds: string[]): Promise<number> {
+  const rows: Array<{ n: string }> = await ds.query(
+    'SELECT count(*) AS n FROM request_records WHERE request_id = ANY($1)',
+    [requestIds],
+  );
+  return Number(rows[0].n);
+}
+
+async function pendingGauge(metrics: GatewayMetrics): Promise<number> {
+  return (await metrics.auditPending.get()).values[0]?.value ?? 0;
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('AuditWriter (group commit on Postgres)', () => {
+  let db: TestDatabase;
+  let sink: CountingSink;
+  const metrics = new GatewayMetrics();
+
+  beforeAll(async () => {
+    // Outage and refused-row warnings are expected here; the assertions check what they report.
+    Logger.overrideLogger(false);
+    db = await createTestDatabase('audit_writer');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+  beforeEach(() => {
+    sink = new CountingSink(new PostgresRecordSink(db.dataSource));
+  });
+
+  it('puts concurrent records into far fewer INSERTs than records, each resolved only after its batch committed', async () => {
+    const writer = new AuditWriter(sink, metrics, config());
+    const records = Array.from({ length: 300 }, () => record());
+    const resolvedBeforeCommit: string[] = [];
+    const writes: Array<Promise<void>> = [];
+    // Requests finish spread over many event-loop turns, as under real concurrency.
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      writes.push(
+        writer.write(r).then(() => {
+          if (!sink.committed.has(r.requestId)) resolvedBeforeCommit.push(r.requestId);
+        }),
+      );
+      if (i % 3 === 0) await tick();
+    }
+    await Promise.all(writes);
+
+    expect(resolvedBeforeCommit).toEqual([]);
+    expect(sink.batches.flat().sort()).toEqual(records.map((r) => r.requestId).sort());
+    expect(sink.batches.length).toBeLessThan(records.length / 5);
+    expect(sink.batches.some((b) => b.length > 1)).toBe(true);
+    expect(
+      await rowCount(
+        db.dataSource,
+        records.map((r) => r.requestId),
+      ),
+    ).toBe(300);
+    expect(writer.pending).toBe(0);
+    expect(await pendingGauge(metrics)).toBe(0);
+  });
+
+  it('holds every write while its INSERT has not committed', async () => {
+    const writer = new AuditWriter(sink, metrics, config());
+    let open!: () => void;
+    sink.gate = new Promise<void>((resolve) => (open = resolve));
+    let resolved = 0;
+    const writes = Array.from({ length: 20 }, () => writer.write(record()).then(() => resolved++));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(resolved).toBe(0);
+    expect(writer.pending).toBe(20);
+    expect(await pendingGauge(metrics)).toBe(20);
+    sink.gate = null;
+    open();
+    await Promise.all(writes);
+    expect(resolved).toBe(20);
+    expect(sink.batches).toHaveLength(1);
+  });
+
+  it('writes a lone record at once (no timer wait) and caps batches at AUDIT_BATCH_MAX_ROWS', async () => {
+    const writer = new AuditWriter(sink, metrics, config({ AUDIT_BATCH_MAX_ROWS: '10' }));
+    const started = process.hrtime.bigint();
+    await writer.write(record());
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(200);
+
+    const records = Array.from({ length: 95 }, () => record());
+    await Promise.all(records.map((r) => writer.write(r)));
+    const later = sink.batches.slice(1);
+    expect(later.length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...later.map((b) => b.length))).toBeLessThanOrEqual(10);
+    expect(
+      await rowCount(
+        db.dataSource,
+        records.map((r) => r.requestId),
+      ),
+    ).toBe(95);
+  });
+
+  it('stores every column as given, money as exact BIGINT units', async () => {
+    const writer = new AuditWriter(sink, metrics, config());
+    const r = record({
+      model: 'weird "model", with\ncommas',
+      provider: null,
+      providerModel: null,
+      outcome: 'upstream_error',
+      statusCode: 502,
+      costUnits: 9_007_199_254_740_991,
+      costSavedUnits: 1,
+      upstreamLatencyMs: null,
+      cached: true,
+      attempts: [
+        { provider: 'openai', outcome: 'timeout', latency_ms: 2000 },
+        { provider: 'anthropic', outcome: 'error', latency_ms: 12 },
+      ],
+      errorCode: 'all_providers_failed',
+      createdAt: new Date('2025-03-04T05:06:07.089Z'),
+    });
+    await writer.write(r);
+    const [row] = await db.dataSource.query(
+      `SELECT request_id, tenant_id, api_key_id, created_at, endpoint, model, provider,
+              provider_model, status_code, outcome, prompt_tokens, completion_tokens,
+              cost_units::text, cost_saved_units::text, latency_ms, upstream_latency_ms, cached,
+              attempts, error_code
+         FROM request_records WHERE request_id = $1`,
+      [r.requestId],
+    );
+    expect(row).toEqual({
+      request_id: r.requestId,
+      tenant_id: TENANT,
+      api_key_id: KEY,
+      created_at: new Date('2025-03-04T05:06:07.089Z'),
+      endpoint: '/api/v1/completions',
+      model: 'weird "model", with\ncommas',
+      provider: null,
+      provider_model: null,
+      status_code: 502,
+      outcome: 'upstream_error',
+      prompt_tokens: 12,
+      completion_tokens: 15,
+      cost_units: '9007199254740991',
+      cost_saved_units: '1',
+      latency_ms: 40,
+      upstream_latency_ms: null,
+      cached: true,
+      attempts: r.attempts,
+      error_code: 'all_providers_failed',
+    });
+  });
+
+  it('does not let one refused row take down the rest of its batch', async () => {
+    const writer = new AuditWriter(sink, metrics, config());
+    const good = Array.from({ length: 5 }, () => record());
+    const poison = record({ tenantId: 'not-a-uuid' });
+    const results = await Promise.allSettled([...good, poison].map((r) => writer.write(r)));
+    expect(results.slice(0, 5).every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(results[5].status).toBe('rejected');
+    expect(
+      await rowCount(
+        db.dataSource,
+        good.map((r) => r.requestId),
+      ),
+    ).toBe(5);
+  });
+
+  describe('Postgres outage', () => {
+    let proxy: PgProxy;
+    let ds: DataSource;
+
+    beforeEach(async () => {
+      proxy = new PgProxy();
+      await proxy.start();
+      ds = new DataSource(
+        dataSourceOptions(
+          { url: db.url.replace(':5432/', `:${proxy.port}/`), migrateOnBoot: false, poolSize: 2 },
+          ENTITIES,
+        ),
+      );
+      await ds.initialize();
+      sink = new CountingSink(new PostgresRecordSink(ds));
+    });
+    afterEach(async () => {
+      await proxy.stop();
+      await ds.destroy().catch(() => undefined);
+    });
+
+    it('sync: a write that cannot commit is refused with 503 dependency_unavailable, and works again after recovery', async () => {
+      const writer = new AuditWriter(sink, metrics, config());
+      await writer.write(record());
+      await proxy.stop();
+
+      const failed = await Promise.allSettled([writer.write(record()), writer.write(record())]);
+      for (const f of failed) {
+        expect(f.status).toBe('rejected');
+        const err = (f as PromiseRejectedResult).reason as GatewayError;
+        expect(err).toBeInstanceOf(GatewayError);
+        expect(err.code).toBe('dependency_unavailable');
+        expect(err.status).toBe(503);
+      }
+      expect(writer.pending).toBe(0);
+
+      await proxy.start();
+      const r = record();
+      await writer.write(r);
+      expect(await rowCount(db.dataSource, [r.requestId])).toBe(1);
+    });
+
+    it('async: writes return at once, stay pending through the outage, and are all committed after it', async () => {
+      const writer = new AuditWriter(sink, metrics, config({ AUDIT_DURABILITY: 'async' }));
+      await proxy.stop();
+      const records = Array.from({ length: 40 }, () => record());
+      const started = Date.now();
+      for (const r of records) await writer.write(r);
+      expect(Date.now() - started).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(writer.pending).toBe(40);
+      expect(await pendingGauge(metrics)).toBe(40);
+      expect(
+        await rowCount(
+          db.dataSource,
+          records.map((r) => r.requestId),
+        ),
+      ).toBe(0);
+
+      await proxy.start();
+      expect(await writer.flush(10_000)).toBe(0);
+      expect(
+        await rowCount(
+          db.dataSource,
+          records.map((r) => r.requestId),
+        ),
+      ).toBe(40);
+      expect(await pendingGauge(metrics)).toBe(0);
+    });
+
+    it('flush gives up after its timeout and reports what is still pending', async () => {
+      const writer = new AuditWriter(sink, metrics, config({ AUDIT_DURABILITY: 'async' }));
+      await proxy.stop();
+      for (let i = 0; i < 3; i++) await writer.write(record());
+      expect(await writer.flush(300)).toBe(3);
+      await proxy.start();
+      expect(await writer.flush(10_000)).toBe(0);
+    });
+  });
+
+  it('drains everything when the app shuts down, before TypeORM closes its pool', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot(config({ AUDIT_DURABILITY: 'async', DATABASE_URL: db.url }).config),
+        ObservabilityModule,
+        TypeOrmModule.forRoot(
+          dataSourceOptions({ url: db.url, migrateOnBoot: false, poolSize: 2 }, ENTITIES),
+        ),
+      ],
+      providers: [{ provide: RecordSink, useClass: PostgresRecordSink }, AuditWriter],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    await app.init();
+    const writer = app.get(AuditWriter);
+    const records = Array.from({ length: 250 }, () => record());
+    for (const r of records) await writer.write(r);
+    expect(writer.pending).toBeGreaterThan(0);
+    await app.close();
+    expect(writer.pending).toBe(0);
+    expect(
+      await rowCount(
+        db.dataSource,
+        records.map((r) => r.requestId),
+      ),
+    ).toBe(250);
+  });
+});
