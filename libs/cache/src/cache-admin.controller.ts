@@ -1,0 +1,40 @@
+import { Controller, Delete, HttpCode, Query } from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminRoute, TenantsService } from '@gateway/tenancy';
+import { CacheService } from './cache.service';
+
+@ApiTags('admin')
+@Controller('api/v1/admin/cache')
+export class CacheAdminController {
+  constructor(
+    private readonly cache: CacheService,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  @Delete()
+  @HttpCode(204)
+  @AdminRoute()
+  @ApiOperation({
+    summary: "Flush one tenant's cache, or the whole cache without tenant_id",
+    description: 'O(1) either way (a generation bump; Redis is never scanned).',
+  })
+  @ApiQuery({ name: 'tenant_id', required: false, format: 'uuid' })
+  @ApiNoContentResponse({ description: 'Flushed.' })
+  @ApiNotFoundResponse({ description: 'No tenant with this id (not_found).' })
+  @ApiServiceUnavailableResponse({ description: 'Redis is unavailable; nothing was flushed.' })
+  async flush(@Query('tenant_id') tenantId?: string): Promise<void> {
+    if (tenantId === undefined || tenantId === '') {
+      await this.cache.flushAll();
+      return;
+    }
+    const tenant = await this.tenants.requireTenant(tenantId);
+    await this.cache.flushTenant(tenant.id);
+  }
+}

@@ -1,0 +1,44 @@
+import type { FinishReason } from '@gateway/providers';
+
+/** What a request's `Cache-Control` header allows (CONTRACT §5). */
+export interface CacheControls {
+  /** False for `no-cache` and `no-store`: do not answer from the cache. */
+  readonly lookup: boolean;
+  /** False for `no-store`: do not keep this answer. */
+  readonly store: boolean;
+}
+
+/**
+ * A complete, successful provider answer as the cache keeps it. `provider`, the token counts and
+ * `costUnits` are those of the original call, so a hit reports them and its record can show the
+ * cost it saved.
+ */
+export interface CachedAnswer {
+  readonly content: string;
+  readonly finishReason: FinishReason;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly provider: string;
+  readonly providerModel: string;
+  /** What the original call cost, in units of 1e-10 USD (reported as `cost_saved` on a hit). */
+  readonly costUnits: number;
+}
+
+export type CacheLookup =
+  | { readonly status: 'hit'; readonly answer: CachedAnswer }
+  | { readonly status: 'miss' }
+  | { readonly status: 'bypass' };
+
+declare const cacheKeyBrand: unique symbol;
+
+/**
+ * The identity of a cacheable request. Only `CacheService.key()` makes one (the brand keeps a
+ * hand-built object from type-checking), and it carries the tenant it was built for, so an entry
+ * can never be read or written for another tenant.
+ */
+export interface CacheKey {
+  readonly tenantId: string;
+  /** SHA-256 (hex) of the canonical JSON of tenant, model alias and output-affecting parameters. */
+  readonly digest: string;
+  readonly [cacheKeyBrand]: true;
+}
