@@ -177,9 +177,12 @@ export class TenantsService {
     if (input.provider_preferences !== undefined) {
       input.provider_preferences.forEach((name, i) => {
         if (!this.catalog.providers.has(name)) {
-          throw new GatewayError('invalid_request', `Unknown provider "${name}".`, {
-            param: `provider_preferences.${i}`,
-          });
+          const known = [...this.catalog.providers.keys()].join(', ');
+          throw new GatewayError(
+            'invalid_request',
+            `provider_preferences.${i}: unknown provider "${name}" (the catalog has: ${known}).`,
+            { param: `provider_preferences.${i}` },
+          );
         }
       });
       t.providerPreferences = [...input.provider_preferences];
@@ -187,9 +190,11 @@ export class TenantsService {
     if (input.allowed_models !== undefined) {
       input.allowed_models?.forEach((alias, i) => {
         if (!this.catalog.models.has(alias)) {
-          throw new GatewayError('invalid_request', `Unknown model "${alias}".`, {
-            param: `allowed_models.${i}`,
-          });
+          throw new GatewayError(
+            'invalid_request',
+            `allowed_models.${i}: unknown model "${alias}" (see GET /api/v1/admin/models).`,
+            { param: `allowed_models.${i}` },
+          );
         }
       });
       t.allowedModels = input.allowed_models === null ? null : [...input.allowed_models];
