@@ -21,8 +21,9 @@ describe('request coalescing across instances (real Redis)', () => {
   beforeAll(async () => {
     // Two instances, each with its own Redis connections, sharing only Redis.
     [a, b] = await Promise.all([
-      startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '3000' }),
-      startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '3000' }),
+      // Lease = wait / 4 = 2 s: a dead leader is noticed within ~2 s, a live one is waited for.
+      startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '8000' }),
+      startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '8000' }),
     ]);
   });
   afterAll(async () => {
@@ -112,22 +113,71 @@ describe('request coalescing across instances (real Redis)', () => {
     expect(lag).toBeLessThan(100);
   });
 
-  it('waiters fall back to their own call when the leader vanishes (lock expiry)', async () => {
+  it('a leader slower than its lease keeps it: waiters still share its answer', async () => {
     const t = tenant();
-    // A leader that never finishes, as if its instance had crashed mid-call.
-    const key = a.cache.key(t, 'gpt-4o-mini', chat({ seed: 3 }));
-    void a.cache.coalesce(t, key, DEFAULT, () => new Promise<CachedAnswer>(() => undefined));
+    let calls = 0;
+    const compute = async () => {
+      calls++;
+      await sleep(2_600); // longer than the 2 s lease: only the heartbeat keeps the lock
+      return answer('slow but alive');
+    };
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => request(i % 2 === 0 ? a : b, t, 8, compute)),
+    );
+    expect(calls).toBe(1);
+    for (const r of results) expect(r.answer).toEqual(answer('slow but alive'));
+  });
+
+  it('waiters notice a crashed leader within one lease and call the provider themselves', async () => {
+    const t = tenant();
+    const doomed = await startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '8000' });
+    const key = doomed.cache.key(t, 'gpt-4o-mini', chat({ seed: 3 }));
+    // Its provider call never ends, then its instance goes away (no release, no more renewals).
+    void doomed.cache.coalesce(t, key, DEFAULT, () => new Promise<CachedAnswer>(() => undefined));
     await sleep(50);
     const started = Date.now();
     let calls = 0;
-    const out = await request(b, t, 3, () => {
+    const waiting = request(b, t, 3, () => {
       calls++;
       return Promise.resolve(answer('after the crash'));
     });
+    await sleep(100);
+    await doomed.close();
+    const out = await waiting;
     expect(calls).toBe(1);
     expect(out).toMatchObject({ leader: true, answer: answer('after the crash') });
-    // Bounded by CACHE_COALESCE_WAIT_MS (3 s) plus at most one poll interval.
-    expect(Date.now() - started).toBeLessThan(3_500);
+    // Within the 2 s lease plus a poll interval, far below the 8 s wait limit.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('waiters give up on a live leader after CACHE_COALESCE_WAIT_MS', async () => {
+    const prefix = `${PREFIX}short:`;
+    const [x, y] = await Promise.all([
+      startCache(prefix, { CACHE_COALESCE_WAIT_MS: '1000' }),
+      startCache(prefix, { CACHE_COALESCE_WAIT_MS: '1000' }),
+    ]);
+    try {
+      const t = tenant();
+      const key = x.cache.key(t, 'gpt-4o-mini', chat({ seed: 9 }));
+      let release!: () => void;
+      const stuck = x.cache.coalesce(
+        t,
+        key,
+        DEFAULT,
+        () => new Promise<CachedAnswer>((r) => (release = () => r(answer('late')))),
+      );
+      await sleep(50);
+      const started = Date.now();
+      const out = await y.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('own')));
+      const waited = Date.now() - started;
+      expect(out).toEqual({ answer: answer('own'), leader: true });
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(waited).toBeLessThan(1_500);
+      release();
+      await stuck;
+    } finally {
+      await Promise.all([x.close(), y.close()]);
+    }
   });
 
   it('a no-cache request does not wait for one in flight', async () => {

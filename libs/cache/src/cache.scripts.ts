@@ -17,7 +17,7 @@ return redis.call('GET', ARGV[1] .. G .. ':' .. g .. ':' .. ARGV[2])
 
 /**
  * KEYS: tenant gen, lock, [global gen]. ARGV: entry prefix, digest, mirrored global gen, token,
- * lock ttl ms, mode (`join`: answer from an entry or wait for a leader; `fresh`: no-cache, never
+ * lease ms, mode (`join`: answer from an entry or wait for a leader; `fresh`: no-cache, never
  * read or wait, but still lead if nobody does). Returns {state, entry[, value]}; a follower marks
  * the lock as awaited so the leader publishes only when someone listens.
  */
@@ -58,4 +58,18 @@ local v = redis.call('GET', KEYS[2])
 if v then return {'hit', v} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'wait'} end
 return {'gone'}
+`;
+
+/**
+ * The leader's heartbeat while its provider call runs: the lock is a short lease, so a crashed
+ * leader is noticed within one lease, while a slow but live one keeps it. KEYS: lock. ARGV: token,
+ * lease ms.
+ */
+export const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1] .. ':w', ARGV[2])
+  return 1
+end
+return 0
 `;

@@ -72,8 +72,8 @@ export class CacheService {
   /**
    * Runs `compute` at most once across all instances for identical requests in flight at the same
    * time: the first caller takes a lock in Redis and computes, the others wait for its stored answer
-   * (pub/sub, with polling as a safety net) up to CACHE_COALESCE_WAIT_MS and compute themselves if
-   * it fails or never comes. The one that computed stores its answer (when allowed and well-formed).
+   * (pub/sub, with polling as a safety net) while the leader's lease is alive, up to
+   * CACHE_COALESCE_WAIT_MS, and compute themselves if it fails, dies or never answers. The one that computed stores its answer (when allowed and well-formed).
    */
   async coalesce(
     tenant: TenantContext,
@@ -143,6 +143,15 @@ export class CacheService {
     token: string,
     compute: () => Promise<CachedAnswer>,
   ): Promise<Coalesced> {
+    // Keep the lease while the provider call runs, however long it takes.
+    const heartbeat = setInterval(
+      () =>
+        void this.store
+          .renew(key, token)
+          .catch((e: unknown) => this.store.warn('cache lease renewal failed', e)),
+      Math.max(20, Math.floor(this.store.leaseMs / 3)),
+    );
+    heartbeat.unref();
     let answer: CachedAnswer;
     try {
       answer = await compute();
@@ -152,6 +161,8 @@ export class CacheService {
         .finish(key, entry, null, ttl, token)
         .catch((e: unknown) => this.store.failed('cache unlock failed', e));
       throw err;
+    } finally {
+      clearInterval(heartbeat);
     }
     const bytes = await this.encode(answer);
     await this.store
@@ -167,7 +178,7 @@ export class CacheService {
     waiter: Waiter | null,
     compute: () => Promise<CachedAnswer>,
   ): Promise<Coalesced> {
-    const deadline = Date.now() + this.store.lockTtlMs;
+    const deadline = Date.now() + this.store.maxWaitMs;
     try {
       for (let left = deadline - Date.now(); left > 0; left = deadline - Date.now()) {
         const signal = await firstOf(waiter?.signal, Math.min(POLL_INTERVAL_MS, left));

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import Redis, { Cluster } from 'ioredis';
 import { GatewayConfigService } from '@gateway/config';
 import { type RedisClient, RedisService } from '@gateway/redis';
-import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA } from './cache.scripts';
+import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
 import type { CacheKey } from './cache.types';
 import { CoalesceWaiters, type LeaderSignal, type Waiter } from './coalesce-waiters';
 
@@ -24,6 +24,7 @@ interface ScriptCommands {
   /** Fixed two keys: no count argument. */
   cacheFinish(...keysAndArgs: Arg[]): Promise<number>;
   cachePollBuffer(...keysAndArgs: Arg[]): Promise<Buffer[]>;
+  cacheRenew(...keysAndArgs: Arg[]): Promise<number>;
 }
 
 /** In cluster mode, how often the mirrored global generation is re-read in case a message was lost. */
@@ -43,7 +44,7 @@ export const BACKOFF_AFTER_FAILURE_MS = 1_000;
  * Keys (all tenant data under the tenant's hash tag, via RedisKeys):
  *   `<p>{t:<id>}:cache:gen`                 tenant flush generation (no TTL)
  *   `<p>{t:<id>}:cache:e:<G>:<g>:<sha256>`  entry (TTL = tenant cache TTL)
- *   `<p>{t:<id>}:cache:lock:<sha256>`       coalescing lock (PX = CACHE_COALESCE_WAIT_MS), `…:w` = awaited
+ *   `<p>{t:<id>}:cache:lock:<sha256>`       coalescing lock (a lease renewed by its leader), `…:w` = awaited
  *   `<p>g:cache:gen`                        global flush generation (no TTL)
  * Channels: `<p>g:cache:done` (leader finished), `<p>g:cache:flush-all` (cluster mode only).
  */
@@ -62,14 +63,19 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   private refreshTimer: NodeJS.Timeout | null = null;
   private lastWarnAt = 0;
   private backoffUntil = 0;
-  readonly lockTtlMs: number;
+  private closed = false;
+  /** Longest a request waits for an identical one in flight (CACHE_COALESCE_WAIT_MS). */
+  readonly maxWaitMs: number;
+  /** The lock's lifetime without renewal: how fast a crashed leader is noticed. */
+  readonly leaseMs: number;
 
   constructor(
     config: GatewayConfigService,
     private readonly redis: RedisService,
   ) {
     const { cache, redis: redisCfg } = config.config;
-    this.lockTtlMs = cache.coalesceWaitMs;
+    this.maxWaitMs = cache.coalesceWaitMs;
+    this.leaseMs = Math.min(10_000, Math.max(50, Math.round(cache.coalesceWaitMs / 4)));
     if (cache.redisUrl !== null) {
       // A dedicated cache server: same fail-fast tuning as RedisService's connections.
       const base = {
@@ -104,6 +110,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     this.client.defineCommand('cacheAcquire', { lua: ACQUIRE_LUA });
     this.client.defineCommand('cacheFinish', { lua: FINISH_LUA, numberOfKeys: 2 });
     this.client.defineCommand('cachePoll', { lua: POLL_LUA, numberOfKeys: 2 });
+    this.client.defineCommand('cacheRenew', { lua: RENEW_LUA, numberOfKeys: 1 });
   }
 
   onModuleInit(): void {
@@ -124,6 +131,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await Promise.all([this.client, this.events].map((c) => c.quit().catch(() => c.disconnect())));
   }
@@ -169,7 +177,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       key.digest,
       this.mirroredGlobalGen ?? '0',
       token,
-      this.lockTtlMs,
+      this.leaseMs,
       mode,
     );
     const s = state.toString();
@@ -198,6 +206,12 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       this.doneChannel,
       `${signal}\n${lock}`,
     );
+  }
+
+  /** Extends the leader's lease; false once the lock is no longer ours (or we are shutting down). */
+  async renew(key: CacheKey, token: string): Promise<boolean> {
+    if (this.closed) return false;
+    return (await this.scripts.cacheRenew(this.lockKey(key), token, this.leaseMs)) === 1;
   }
 
   async poll(key: CacheKey, entry: string): Promise<Polled> {
