@@ -58,7 +58,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         r.raw('REDIS_CACHE_URL') === undefined
           ? null
           : r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']),
-      coalesceWaitMs: r.int('CACHE_COALESCE_WAIT_MS', 30_000, 100, 600_000),
+      coalesceWaitMs: r.int('CACHE_COALESCE_WAIT_MS', 120_000, 100, 600_000),
     },
     auth: {
       adminApiKey: r.required('ADMIN_API_KEY', (v) =>
