@@ -10,7 +10,7 @@ import {
 import { AdminRoute, TenantsService } from '@gateway/tenancy';
 import { CacheService } from './cache.service';
 
-@ApiTags('admin')
+@ApiTags('admin: cache')
 @Controller('api/v1/admin/cache')
 export class CacheAdminController {
   constructor(
@@ -25,7 +25,13 @@ export class CacheAdminController {
     summary: "Flush one tenant's cache, or the whole cache without tenant_id",
     description: 'O(1) either way (a generation bump; Redis is never scanned).',
   })
-  @ApiQuery({ name: 'tenant_id', required: false, format: 'uuid' })
+  @ApiQuery({
+    name: 'tenant_id',
+    required: false,
+    type: String,
+    format: 'uuid',
+    description: 'The tenant to flush; without it, every tenant.',
+  })
   @ApiNoContentResponse({ description: 'Flushed.' })
   @ApiNotFoundResponse({ description: 'No tenant with this id (not_found).' })
   @ApiServiceUnavailableResponse({ description: 'Redis is unavailable; nothing was flushed.' })
