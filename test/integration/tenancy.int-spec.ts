@@ -221,6 +221,15 @@ describe('tenancy (Postgres + Redis)', () => {
           { name: 'x', rate_limit: 1, monthly_budget: 1, alert_webhook_url: 'file:///etc/passwd' },
           'alert_webhook_url',
         ],
+        [
+          {
+            name: 'x',
+            rate_limit: 1,
+            monthly_budget: 1,
+            alert_webhook_url: 'http://10.0.0.8/hook',
+          },
+          'alert_webhook_url',
+        ],
       ];
       for (const [body, param] of cases) {
         const res = await admin(a).post('/api/v1/admin/tenants', body);

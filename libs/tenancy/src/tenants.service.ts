@@ -11,6 +11,7 @@ import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { budgetUsdToUnits } from './money-input';
 import { TenantChangeNotifier } from './tenant-change-notifier.service';
 import { DEFAULT_ALERT_THRESHOLDS, TenantEntity } from './tenant.entity';
+import { isPrivateWebhookTarget } from './webhook-target';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -48,9 +49,11 @@ export class TenantsService {
     private readonly notifier: TenantChangeNotifier,
   ) {
     this.catalog = config.catalog;
+    this.allowPrivateWebhooks = config.config.admission.alertWebhookAllowPrivate;
   }
 
   private readonly catalog: GatewayConfigService['catalog'];
+  private readonly allowPrivateWebhooks: boolean;
 
   /** Creates a tenant and its first key in one transaction. */
   async create(input: CreateTenantDto): Promise<{ tenant: TenantEntity; key: IssuedKey }> {
@@ -212,7 +215,17 @@ export class TenantsService {
     if (input.alert_thresholds !== undefined) {
       t.alertThresholds = [...input.alert_thresholds].sort((a, b) => a - b);
     }
-    if (input.alert_webhook_url !== undefined) t.alertWebhookUrl = input.alert_webhook_url;
+    if (input.alert_webhook_url !== undefined) {
+      const url = input.alert_webhook_url;
+      if (url !== null && !this.allowPrivateWebhooks && isPrivateWebhookTarget(url)) {
+        throw new GatewayError(
+          'invalid_request',
+          'alert_webhook_url points to a private, loopback or link-local address; set ALERT_WEBHOOK_ALLOW_PRIVATE=true to allow it.',
+          { param: 'alert_webhook_url' },
+        );
+      }
+      t.alertWebhookUrl = url;
+    }
     if (input.alert_webhook_secret !== undefined) t.alertWebhookSecret = input.alert_webhook_secret;
   }
 }
