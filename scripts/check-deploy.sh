@@ -10,7 +10,8 @@
 #   promtool           Debian package prometheus, unpacked (not installed: no daemon is started)
 #
 #   bash scripts/check-deploy.sh          all checks; exit 1 if any fails
-#   bash scripts/check-deploy.sh --tools  only install the tools; prints promtool's path
+#   bash scripts/check-deploy.sh --tools     only install the tools; prints promtool's path
+#   bash scripts/check-deploy.sh --promtool  only fetch promtool; prints its path (used by the metrics e2e test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -66,11 +67,17 @@ promtool_path() {
   echo "$p"
 }
 
-if [ "${1:-}" = "--tools" ]; then
-  install_npm_tools
-  promtool_path
-  exit 0
-fi
+case "${1:-}" in
+  --tools)
+    install_npm_tools
+    promtool_path
+    exit 0
+    ;;
+  --promtool)
+    promtool_path
+    exit 0
+    ;;
+esac
 
 install_npm_tools
 PROMTOOL=$(promtool_path)
