@@ -1,1 +1,6 @@
 export * from './chat.types';
+export { ProvidersModule } from './providers.module';
+export { ProvidersService } from './providers.service';
+export type { ProviderStatus, ProviderHealth } from './provider-registry.service';
+export { ProviderError, type ProviderErrorKind } from './provider.error';
+export type { CircuitState } from './resilience/circuit-breaker';

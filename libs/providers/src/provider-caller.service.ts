@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import type { ProviderConfig, ProviderType, RouteConfig } from '@gateway/config';
+import { AnthropicAdapter } from './adapters/anthropic.adapter';
+import type { ChatAdapter } from './adapters/chat-adapter';
+import { MockAdapter } from './adapters/mock.adapter';
+import { OpenAiCompatibleAdapter } from './adapters/openai-compatible.adapter';
+import { OpenAiAdapter } from './adapters/openai.adapter';
+import type { ChatRequest, ChatResult } from './chat.types';
+import { ProviderError } from './provider.error';
+import { UpstreamClient } from './transport/upstream-client';
+
+/** Adapters are stateless, so one instance per wire format serves every provider of that type. */
+const ADAPTERS: Readonly<Record<Exclude<ProviderType, 'mock'>, ChatAdapter>> = {
+  openai: new OpenAiAdapter(),
+  'openai-compatible': new OpenAiCompatibleAdapter(),
+  anthropic: new AnthropicAdapter(),
+};
+
+/**
+ * One attempt against one provider: adapter translation around one transport call. No retries,
+ * no fallback, no state: the router owns those.
+ */
+@Injectable()
+export class ProviderCaller {
+  private readonly mock = new MockAdapter();
+
+  constructor(private readonly upstream: UpstreamClient) {}
+
+  async chat(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ChatResult> {
+    if (provider.type === 'mock') return this.mock.complete(provider, route, request, signal);
+    const adapter = ADAPTERS[provider.type];
+    const res = await this.upstream.send(
+      provider,
+      adapter.chatRequest(provider, route, request),
+      timeoutMs,
+      signal,
+    );
+    if (res.status < 200 || res.status >= 300) {
+      throw adapter.parseError(res.status, res.headers, res.body, provider);
+    }
+    return adapter.parseChat(res.body, route);
+  }
+
+  /** The health probe: any 2xx is healthy; the body is read (size-capped) and ignored. */
+  async probe(provider: ProviderConfig, path: string, timeoutMs: number): Promise<void> {
+    if (provider.type === 'mock') return;
+    const adapter = ADAPTERS[provider.type];
+    const res = await this.upstream.send(
+      provider,
+      adapter.healthRequest(provider, path),
+      timeoutMs,
+    );
+    if (res.status < 200 || res.status >= 300) {
+      throw adapter.parseError(res.status, res.headers, res.body, provider);
+    }
+  }
+
+  static toProviderError(err: unknown): ProviderError {
+    if (err instanceof ProviderError) return err;
+    return new ProviderError('invalid_response', 'invalid response', { cause: err });
+  }
+}

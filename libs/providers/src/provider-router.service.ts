@@ -1,0 +1,228 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RouteConfig } from '@gateway/config';
+import type { AttemptRecord, AuditDraft } from '@gateway/context';
+import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
+import type { ChatRequest, ChatResult } from './chat.types';
+import { ProviderCaller } from './provider-caller.service';
+import { ProviderError } from './provider.error';
+import { ProviderRegistry, type ProviderRuntime } from './provider-registry.service';
+import { backoffMs } from './resilience/backoff';
+import { sleep } from './resilience/sleep';
+
+export interface RoutedResult {
+  result: ChatResult;
+  route: RouteConfig;
+  /** Time spent waiting on providers (calls and backoff), for the gateway-overhead metric. */
+  upstreamNs: bigint;
+}
+
+/** A retry is not worth starting with less time than this left on the provider's deadline. */
+const MIN_RETRY_WINDOW_MS = 250;
+const OPERATION = 'chat';
+
+interface RouteOutcome {
+  readonly routed?: RoutedResult;
+  /** Calls made on this route and how many of them timed out. */
+  readonly calls: number;
+  readonly timeouts: number;
+}
+
+/**
+ * The one retry loop of the gateway (issue 5): routes in order; per route, a call, then retries of
+ * retryable failures with jittered exponential backoff (or the provider's Retry-After when it fits
+ * the provider's deadline), within `max_retries` and the provider's retry budget; then the next
+ * route. Open circuits are skipped without a call. A malformed request (upstream 400) stops at once.
+ */
+@Injectable()
+export class ProviderRouter {
+  private readonly logger = new Logger('Providers');
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly caller: ProviderCaller,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async complete(
+    routes: readonly RouteConfig[],
+    request: ChatRequest,
+    draft: AuditDraft,
+    signal?: AbortSignal,
+  ): Promise<RoutedResult> {
+    const attempts: AttemptRecord[] = [];
+    let calls = 0;
+    let timeouts = 0;
+    let upstreamNs = 0n;
+    let previous: string | null = null;
+    try {
+      for (const route of routes) {
+        const runtime = this.registry.get(route.provider);
+        const started = process.hrtime.bigint();
+        const outcome = await this.tryRoute(runtime, route, request, attempts, previous, signal);
+        upstreamNs += process.hrtime.bigint() - started;
+        calls += outcome.calls;
+        timeouts += outcome.timeouts;
+        if (outcome.routed) {
+          draft.provider = route.provider;
+          draft.providerModel = outcome.routed.result.providerModel;
+          draft.upstreamLatencyMs = Number(upstreamNs / 1_000_000n);
+          return { ...outcome.routed, upstreamNs };
+        }
+        previous = route.provider;
+      }
+    } finally {
+      draft.attempts.push(...attempts);
+      if (draft.upstreamLatencyMs === null && calls > 0) {
+        draft.upstreamLatencyMs = Number(upstreamNs / 1_000_000n);
+      }
+    }
+    throw this.failure(routes, attempts, calls, timeouts);
+  }
+
+  private async tryRoute(
+    runtime: ProviderRuntime,
+    route: RouteConfig,
+    request: ChatRequest,
+    attempts: AttemptRecord[],
+    previous: string | null,
+    signal: AbortSignal | undefined,
+  ): Promise<RouteOutcome> {
+    const { config: provider, breaker, budget } = runtime;
+    const admission = breaker.tryAcquire(Date.now());
+    if (admission === 'reject') {
+      attempts.push({ provider: provider.name, outcome: 'skipped_circuit_open', latency_ms: 0 });
+      return { calls: 0, timeouts: 0 };
+    }
+    if (previous !== null) {
+      this.metrics.fallbacks.inc({ from_provider: previous, to_provider: provider.name });
+    }
+    const probe = admission === 'probe';
+    const deadline = Date.now() + provider.deadlineMs;
+    let calls = 0;
+    let timeouts = 0;
+    for (let retry = 0; ; retry++) {
+      const startedAt = Date.now();
+      if (retry === 0) budget.recordRequest(startedAt);
+      const timeoutMs = Math.max(1, Math.min(provider.timeoutMs, deadline - startedAt));
+      const t0 = process.hrtime.bigint();
+      let error: ProviderError;
+      try {
+        calls++;
+        const result = await this.caller.chat(provider, route, request, timeoutMs, signal);
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        breaker.onSuccess(Date.now(), probe);
+        this.registry.recordCall(provider.name, null);
+        this.recordAttempt(attempts, route, 'success', seconds, null);
+        this.recordTokens(route, result);
+        return { routed: { result, route, upstreamNs: 0n }, calls, timeouts };
+      } catch (err) {
+        error = ProviderCaller.toProviderError(err);
+      }
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const now = Date.now();
+
+      if (error.kind === 'aborted') {
+        breaker.release(probe);
+        this.recordAttempt(attempts, route, 'timeout', seconds, error);
+        throw new GatewayError(
+          'upstream_timeout',
+          'The request was cancelled before a provider answered.',
+          {
+            cause: error,
+          },
+        );
+      }
+      this.recordAttempt(attempts, route, error.attemptOutcome, seconds, error);
+      if (error.kind === 'bad_request') {
+        // The provider is healthy; the request is at fault and every other provider would say so.
+        breaker.onSuccess(now, probe);
+        throw new GatewayError('upstream_bad_request', error.message, { cause: error });
+      }
+      if (error.kind === 'timeout') timeouts++;
+      breaker.onFailure(now, probe);
+      this.registry.recordCall(provider.name, `${error.kind}: ${error.message}`);
+      this.logger.debug(
+        { provider: provider.name, kind: error.kind, status: error.status, retry },
+        'upstream attempt failed',
+      );
+
+      if (retry >= provider.maxRetries || !error.isRetryable || probe) break;
+      if (breaker.current(now) !== 'closed') break;
+      const wait = Math.max(backoffMs(retry + 1), error.retryAfterMs ?? 0);
+      if (deadline - (now + wait) < Math.min(provider.timeoutMs, MIN_RETRY_WINDOW_MS)) break;
+      if (!budget.tryRetry(now)) break;
+      try {
+        await sleep(wait, signal);
+      } catch {
+        throw new GatewayError(
+          'upstream_timeout',
+          'The request was cancelled before a provider answered.',
+        );
+      }
+    }
+    return { calls, timeouts };
+  }
+
+  private recordAttempt(
+    attempts: AttemptRecord[],
+    route: RouteConfig,
+    outcome: AttemptRecord['outcome'],
+    seconds: number,
+    error: ProviderError | null,
+  ): void {
+    attempts.push({ provider: route.provider, outcome, latency_ms: Math.round(seconds * 1000) });
+    this.metrics.upstreamAttempts.inc({ provider: route.provider, outcome });
+    const labels = {
+      gen_ai_operation_name: OPERATION,
+      gen_ai_provider_name: route.provider,
+      gen_ai_request_model: route.model,
+    };
+    this.metrics.operationDuration.observe(
+      error === null ? labels : { ...labels, error_type: error.kind },
+      seconds,
+    );
+  }
+
+  private recordTokens(route: RouteConfig, result: ChatResult): void {
+    const labels = {
+      gen_ai_operation_name: OPERATION,
+      gen_ai_provider_name: route.provider,
+      gen_ai_request_model: route.model,
+    };
+    this.metrics.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, result.promptTokens);
+    this.metrics.tokenUsage.observe(
+      { ...labels, gen_ai_token_type: 'output' },
+      result.completionTokens,
+    );
+  }
+
+  /** 503 when no call could be made, 504 when every call timed out, else 502 (CONTRACT §9). */
+  private failure(
+    routes: readonly RouteConfig[],
+    attempts: readonly AttemptRecord[],
+    calls: number,
+    timeouts: number,
+  ): GatewayError {
+    const details = { attempts: attempts.map((a) => ({ ...a })) };
+    const summary = attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ');
+    if (calls === 0) {
+      const now = Date.now();
+      const waits = routes.map((r) => this.registry.get(r.provider).breaker.snapshot().until - now);
+      const retryAfter = Math.max(1, Math.ceil(Math.min(...waits) / 1000));
+      return new GatewayError(
+        'no_provider_available',
+        `No provider is available for this model right now (${summary}).`,
+        { details, headers: { 'Retry-After': String(retryAfter) } },
+      );
+    }
+    if (timeouts === calls) {
+      return new GatewayError('upstream_timeout', `No provider answered in time (${summary}).`, {
+        details,
+      });
+    }
+    return new GatewayError('all_providers_failed', `All providers failed (${summary}).`, {
+      details,
+    });
+  }
+}

@@ -1,0 +1,165 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { GatewayConfigService } from '@gateway/config';
+import { AdminRoute } from '@gateway/tenancy';
+import type { ProviderStatus } from './provider-registry.service';
+import { ProvidersService } from './providers.service';
+
+export interface CatalogRouteView {
+  provider: string;
+  model: string;
+  /** USD per 1M tokens, exactly as in the catalog. */
+  input_per_1m: number;
+  output_per_1m: number;
+  max_output_tokens: number;
+}
+
+export interface CatalogModelView {
+  model: string;
+  routes: CatalogRouteView[];
+}
+
+const PROVIDERS_EXAMPLE = {
+  data: [
+    {
+      provider: 'openai',
+      status: 'down',
+      circuit: 'open',
+      last_error: 'health check: connection: connection refused',
+      last_checked_at: '2026-01-15T10:21:04.120Z',
+    },
+    {
+      provider: 'anthropic',
+      status: 'up',
+      circuit: 'closed',
+      last_error: null,
+      last_checked_at: '2026-01-15T10:21:03.870Z',
+    },
+    { provider: 'mock', status: 'up', circuit: 'closed', last_error: null, last_checked_at: null },
+  ],
+};
+
+const MODELS_EXAMPLE = {
+  data: [
+    {
+      model: 'gpt-4o',
+      routes: [
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          input_per_1m: 2.5,
+          output_per_1m: 10,
+          max_output_tokens: 16384,
+        },
+        {
+          provider: 'anthropic',
+          model: 'claude-sonnet-4-5',
+          input_per_1m: 3,
+          output_per_1m: 15,
+          max_output_tokens: 64000,
+        },
+      ],
+    },
+  ],
+};
+
+/** Operators' view of providers (health, circuit) and of the catalog in force. */
+@ApiTags('admin: providers')
+@Controller('api/v1/admin')
+@AdminRoute()
+export class ProvidersAdminController {
+  private readonly catalogView: { data: CatalogModelView[] };
+
+  constructor(
+    private readonly providers: ProvidersService,
+    config: GatewayConfigService,
+  ) {
+    // The catalog is immutable after boot: build its view once.
+    this.catalogView = {
+      data: [...config.catalog.models.values()].map((m) => ({
+        model: m.alias,
+        routes: m.routes.map((r) => ({
+          provider: r.provider,
+          model: r.model,
+          input_per_1m: Number(r.price.inputPerMillion),
+          output_per_1m: Number(r.price.outputPerMillion),
+          max_output_tokens: r.price.maxOutputTokens,
+        })),
+      })),
+    };
+  }
+
+  @Get('providers')
+  @ApiOperation({
+    summary: "Each provider's health, circuit state and last error",
+    description:
+      '`status` comes from periodic health checks (and is `down` while the circuit is open); ' +
+      '`circuit` is this instance’s breaker, shared with the fleet through Redis. An outage shows ' +
+      'here within 5 s with default settings.',
+  })
+  @ApiOkResponse({
+    description: 'One row per catalog provider.',
+    schema: {
+      type: 'object',
+      properties: {
+        data: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              provider: { type: 'string' },
+              status: { type: 'string', enum: ['up', 'down', 'unknown'] },
+              circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
+              last_error: { type: 'string', nullable: true },
+              last_checked_at: { type: 'string', format: 'date-time', nullable: true },
+            },
+          },
+        },
+      },
+      example: PROVIDERS_EXAMPLE,
+    },
+  })
+  listProviders(): { data: ProviderStatus[] } {
+    return { data: this.providers.statuses() };
+  }
+
+  @Get('models')
+  @ApiOperation({
+    summary: 'The catalog in force: model aliases, routes in default order, prices',
+    description: 'Prices are USD per 1,000,000 tokens as written in the catalog.',
+  })
+  @ApiOkResponse({
+    description: 'Every model alias with its routes.',
+    schema: {
+      type: 'object',
+      properties: {
+        data: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              model: { type: 'string' },
+              routes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    provider: { type: 'string' },
+                    model: { type: 'string' },
+                    input_per_1m: { type: 'number' },
+                    output_per_1m: { type: 'number' },
+                    max_output_tokens: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      example: MODELS_EXAMPLE,
+    },
+  })
+  listModels(): { data: CatalogModelView[] } {
+    return this.catalogView;
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { GatewayConfigService, type ModelConfig, type RouteConfig } from '@gateway/config';
+import type { AuditDraft, TenantContext } from '@gateway/context';
+import type { ChatRequest, ChatResult } from './chat.types';
+import { ProviderRegistry, type ProviderStatus } from './provider-registry.service';
+import { ProviderRouter } from './provider-router.service';
+
+/**
+ * The providers lib's facade: the catalog's models and routes as a tenant sees them, one completion
+ * with retries, fallback and circuit breaking, and the providers' health for operators.
+ */
+@Injectable()
+export class ProvidersService {
+  private readonly models: readonly ModelConfig[];
+
+  constructor(
+    private readonly config: GatewayConfigService,
+    private readonly registry: ProviderRegistry,
+    private readonly router: ProviderRouter,
+  ) {
+    this.models = [...config.catalog.models.values()];
+  }
+
+  model(alias: string): ModelConfig | undefined {
+    return this.config.catalog.models.get(alias);
+  }
+
+  /** The models this tenant may use (`allowed_models`; null means all), in catalog order. */
+  modelsFor(tenant: TenantContext): ModelConfig[] {
+    const allowed = tenant.allowedModels;
+    return allowed === null
+      ? [...this.models]
+      : this.models.filter((m) => allowed.includes(m.alias));
+  }
+
+  /**
+   * The model's routes in the order this tenant's calls try them: providers named in
+   * `provider_preferences` first, in that order; the rest keep the catalog's order.
+   */
+  routesFor(tenant: TenantContext, model: ModelConfig): RouteConfig[] {
+    const prefs = tenant.providerPreferences;
+    if (prefs.length === 0) return [...model.routes];
+    const rank = (r: RouteConfig) => {
+      const i = prefs.indexOf(r.provider);
+      return i === -1 ? prefs.length : i;
+    };
+    // Array.prototype.sort is stable: routes of equal rank keep the catalog's order.
+    return [...model.routes].sort((a, b) => rank(a) - rank(b));
+  }
+
+  /**
+   * One completion along the tenant's routes. Every attempt is appended to `draft.attempts`; on
+   * success `draft.provider`, `providerModel` and `upstreamLatencyMs` are set. Throws GatewayError:
+   * `upstream_bad_request` (400, no fallback), `all_providers_failed` (502), `upstream_timeout`
+   * (504, every call timed out or the caller gave up), `no_provider_available` (503, every
+   * circuit open).
+   */
+  complete(
+    tenant: TenantContext,
+    model: ModelConfig,
+    request: ChatRequest,
+    draft: AuditDraft,
+    signal?: AbortSignal,
+  ): Promise<{ result: ChatResult; route: RouteConfig; upstreamNs: bigint }> {
+    return this.router.complete(this.routesFor(tenant, model), request, draft, signal);
+  }
+
+  statuses(): ProviderStatus[] {
+    return this.registry.statuses();
+  }
+
+  /** True when some model has no route that could serve a request now (`/health` degraded). */
+  isDegraded(): boolean {
+    const now = Date.now();
+    return this.models.some((m) => !m.routes.some((r) => this.registry.available(r.provider, now)));
+  }
+}
