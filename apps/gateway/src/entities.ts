@@ -1,3 +1,4 @@
+import { BudgetReservationEntity } from '@gateway/admission';
 import { RequestRecordEntity } from '@gateway/audit';
 import { AdminKeyEntity, ApiKeyEntity, TenantEntity } from '@gateway/tenancy';
 /*
@@ -9,4 +10,5 @@ export const ENTITIES: Array<new () => unknown> = [
   TenantEntity,
   ApiKeyEntity,
   AdminKeyEntity,
+  BudgetReservationEntity,
 ];

@@ -1,3 +1,10 @@
 export { RedisKeys } from './redis-keys';
 export { RedisService, type RedisClient } from './redis.service';
 export { RedisModule } from './redis.module';
+export {
+  RedisCircuitBreaker,
+  toRedisUnavailable,
+  type RedisAvailabilityListener,
+  type RedisCircuitBreakerOptions,
+} from './redis-circuit-breaker';
+export { RedisUnavailableError } from './redis-unavailable.error';

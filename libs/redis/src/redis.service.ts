@@ -1,20 +1,28 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { GatewayConfigService, type RedisConfig } from '@gateway/config';
+import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisKeys } from './redis-keys';
 
 export type RedisClient = Redis | Cluster;
 
+/** Availability failures in a row that open the circuit of the main connection. */
+const BREAKER_FAILURE_THRESHOLD = 3;
+/** While the circuit is open, a PING this often: shared enforcement resumes well within 5 s. */
+const BREAKER_PROBE_INTERVAL_MS = 250;
+
 /**
  * Owns the shared Redis connections. Tuned to fail fast (CONTRACT §7, issue 3): a bounded command
  * timeout and no offline queue, so a dead or frozen Redis costs a request at most
- * REDIS_COMMAND_TIMEOUT_MS and callers fall back instead of piling up.
+ * REDIS_COMMAND_TIMEOUT_MS and callers fall back instead of piling up. `breaker` wraps the main
+ * connection: once it is open, calls made through `execute` fail without waiting at all.
  */
 @Injectable()
 export class RedisService implements OnModuleDestroy {
   private readonly logger = new Logger('Redis');
   readonly client: RedisClient;
   readonly keys: RedisKeys;
+  readonly breaker: RedisCircuitBreaker;
   private subscriberConn: RedisClient | null = null;
   private readonly cfg: RedisConfig;
 
@@ -22,6 +30,30 @@ export class RedisService implements OnModuleDestroy {
     this.cfg = config.config.redis;
     this.keys = new RedisKeys(this.cfg.keyPrefix);
     this.client = this.connect('main');
+    this.breaker = new RedisCircuitBreaker(
+      () => this.client.ping(),
+      {
+        failureThreshold: BREAKER_FAILURE_THRESHOLD,
+        probeIntervalMs: BREAKER_PROBE_INTERVAL_MS,
+      },
+      this.logger,
+    );
+    // A closed socket is certain news: open at once instead of waiting for failed commands.
+    this.client.on('close', () => this.breaker.trip('connection closed'));
+    this.client.on('ready', () => this.breaker.probeNow());
+  }
+
+  /** False while the main connection's circuit is open (for /health `degraded`). */
+  isAvailable(): boolean {
+    return this.breaker.available;
+  }
+
+  /**
+   * Runs a command on the main connection through the circuit breaker: rejects at once with
+   * RedisUnavailableError while the circuit is open, and counts availability failures.
+   */
+  execute<T>(op: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.breaker.execute(() => op(this.client));
   }
 
   /** A dedicated connection for SUBSCRIBE (a subscribed connection cannot run other commands). */
@@ -56,6 +88,7 @@ export class RedisService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.breaker.stop();
     const conns = [this.client, this.subscriberConn].filter((c): c is RedisClient => c !== null);
     await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
   }

@@ -1,5 +1,6 @@
 import { CreateRequestRecords1795721815733 } from './1795721815733-CreateRequestRecords';
 import { CreateTenancy1795721900000 } from './1795721900000-CreateTenancy';
+import { CreateBudgetReservations1795722000000 } from './1795722000000-CreateBudgetReservations';
 /*
  * Every committed migration, in order. Add new ones here (`npm run migration:generate -- Name`
  * writes the file; then list its class below).
@@ -7,4 +8,5 @@ import { CreateTenancy1795721900000 } from './1795721900000-CreateTenancy';
 export const MIGRATIONS: Array<new () => unknown> = [
   CreateRequestRecords1795721815733,
   CreateTenancy1795721900000,
+  CreateBudgetReservations1795722000000,
 ];

@@ -1,0 +1,364 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { GatewayConfigService } from '@gateway/config';
+import { type RedisClient, RedisService } from '@gateway/redis';
+import type { ResolvedThreshold } from './alert-thresholds';
+import { ADMIT_LUA, PEEK_LUA, REASSERT_LUA, SETTLE_LUA, SPEND_LUA } from './admission.scripts';
+import type { UtcMonth } from './utc-month';
+
+interface LuaScript {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const SCRIPTS = {
+  admit: script(ADMIT_LUA),
+  settle: script(SETTLE_LUA),
+  reassert: script(REASSERT_LUA),
+  peek: script(PEEK_LUA),
+  spend: script(SPEND_LUA),
+};
+
+/*
+ * A script that reaches Redis later than its command timeout plus this margin does nothing
+ * (STALE): after a freeze (SIGSTOP), Redis would otherwise run every queued admission whose caller
+ * already gave up and fell back, taking slots and reserving budget nobody will settle.
+ */
+const STALE_MARGIN_MS = 250;
+/** Clock-offset samples are trusted only from quick round trips. */
+const OFFSET_SAMPLE_MAX_RTT_MS = 50;
+
+export type SettleMode = 'live' | 'unsent' | 'ambiguous';
+
+export interface AdmitParams {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly windowMs: number;
+  readonly limit: number;
+  /** null: no token limit. */
+  readonly tokensPerWindow: number | null;
+  readonly miss: boolean;
+  readonly tokenDemand: number;
+  readonly worstUnits: number;
+  /** null: unlimited. */
+  readonly budgetUnits: number | null;
+  readonly month: UtcMonth;
+  readonly reservationTtlMs: number;
+  /** Spend from Postgres for a missing month hash; null until asked for (REBUILD). */
+  readonly initSpendUnits: number | null;
+  readonly trackBudget: boolean;
+  readonly refusalClaim: string;
+  readonly thresholds: readonly ResolvedThreshold[];
+}
+
+export type AdmitReply =
+  | {
+      kind: 'OK';
+      count: number;
+      oldestUs: number;
+      nowUs: number;
+      spendUnits: number;
+      reservedUnits: number;
+      tokensUsed: number;
+      tokenOldestUs: number;
+    }
+  | { kind: 'RATE'; count: number; waitUs: number; nowUs: number }
+  | {
+      kind: 'TOKENS';
+      tokensUsed: number;
+      waitUs: number;
+      nowUs: number;
+      count: number;
+      oldestUs: number;
+    }
+  | {
+      kind: 'BUDGET';
+      count: number;
+      oldestUs: number;
+      nowUs: number;
+      spendUnits: number;
+      reservedUnits: number;
+      claimed: string;
+    }
+  | { kind: 'REBUILD' | 'MONTH' | 'STALE'; nowUs: number };
+
+export interface SettleParams {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly mode: SettleMode;
+  /** Month the reservation was taken in. */
+  readonly reservationMonth: UtcMonth;
+  /** Month the spend belongs to (when the request finished). */
+  readonly month: UtcMonth;
+  /** null: leave the token entry as is. */
+  readonly tokens: number | null;
+  readonly costUnits: number;
+  /** Mode 'unsent': count only if the month hash was built before this Redis time (ms). */
+  readonly notAfterMs: number;
+  readonly claim: string;
+  readonly thresholds: readonly ResolvedThreshold[];
+  /**
+   * True for a first attempt: Redis must agree that `month` is the current month (else MONTH).
+   * Replays name their month explicitly (the outage may have spanned a month's end).
+   */
+  readonly liveMonthCheck: boolean;
+}
+
+/** Month bounds that accept any time (replays). */
+const ANY_TIME_US = 9e15;
+
+export type SettleReply =
+  | {
+      kind: 'OK';
+      nowUs: number;
+      spendUnits: number;
+      reservedUnits: number;
+      applied: boolean;
+      claimed: string[];
+    }
+  | { kind: 'NOKEY' | 'MONTH' | 'STALE'; nowUs: number };
+
+export interface PeekReply {
+  nowUs: number;
+  count: number;
+  oldestUs: number;
+  tokensUsed: number;
+  tokenOldestUs: number;
+}
+
+type Reply = Array<string | number>;
+
+/**
+ * Runs the admission scripts (admission.scripts.ts) through RedisService's circuit breaker, one
+ * EVALSHA per call (EVAL once after a restart empties the script cache), and keeps an estimate of
+ * the offset between this host's clock and Redis's, used only for the scripts' stale-deadline and
+ * for choosing the month before asking Redis.
+ */
+@Injectable()
+export class RedisAdmissionStore {
+  private offsetMs: number | null = null;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly redis: RedisService,
+    config: GatewayConfigService,
+  ) {
+    this.timeoutMs = config.config.redis.commandTimeoutMs;
+  }
+
+  /** Redis's clock as best known here (ms). */
+  redisNowMs(): number {
+    return Date.now() + (this.offsetMs ?? 0);
+  }
+
+  reqKey(tenantId: string): string {
+    return this.redis.keys.tenant(tenantId, 'rl', 'req');
+  }
+
+  async admit(p: AdmitParams): Promise<AdmitReply> {
+    const keys = [
+      this.reqKey(p.tenantId),
+      this.redis.keys.tenant(p.tenantId, 'rl', 'tok'),
+      this.redis.keys.tenant(p.tenantId, 'rl', 'tokn'),
+      this.redis.keys.tenant(p.tenantId, 'bud', p.month.label),
+      this.redis.keys.tenant(p.tenantId, 'bud', p.month.label, 'res'),
+    ];
+    const args: Array<string | number> = [
+      this.deadlineUs(),
+      p.windowMs * 1000,
+      p.limit,
+      p.tokensPerWindow ?? -1,
+      p.id,
+      p.miss ? '1' : '0',
+      p.tokenDemand,
+      p.worstUnits,
+      p.budgetUnits ?? -1,
+      p.month.startMs * 1000,
+      p.month.endMs * 1000,
+      p.month.expireAtMs,
+      p.reservationTtlMs * 1000,
+      p.initSpendUnits === null ? '' : p.initSpendUnits,
+      p.trackBudget ? '1' : '0',
+      p.refusalClaim,
+      ...thresholdArgs(p.thresholds),
+    ];
+    const r = await this.run(SCRIPTS.admit, keys, args);
+    const kind = String(r[0]);
+    const n = (i: number) => Number(r[i]);
+    switch (kind) {
+      case 'OK':
+        return {
+          kind,
+          nowUs: n(1),
+          count: n(2),
+          oldestUs: n(3),
+          spendUnits: n(4),
+          reservedUnits: n(5),
+          tokensUsed: n(6),
+          tokenOldestUs: n(7),
+        };
+      case 'RATE':
+        return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
+      case 'TOKENS':
+        return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
+      case 'BUDGET':
+        return {
+          kind,
+          nowUs: n(1),
+          count: n(2),
+          oldestUs: n(3),
+          spendUnits: n(4),
+          reservedUnits: n(5),
+          claimed: String(r[6]),
+        };
+      case 'REBUILD':
+      case 'MONTH':
+      case 'STALE':
+        return { kind, nowUs: n(1) };
+      default:
+        throw new Error(`unexpected admit reply ${kind}`);
+    }
+  }
+
+  async settle(p: SettleParams): Promise<SettleReply> {
+    const keys = [
+      this.redis.keys.tenant(p.tenantId, 'rl', 'tok'),
+      this.redis.keys.tenant(p.tenantId, 'rl', 'tokn'),
+      this.redis.keys.tenant(p.tenantId, 'bud', p.reservationMonth.label),
+      this.redis.keys.tenant(p.tenantId, 'bud', p.reservationMonth.label, 'res'),
+      this.redis.keys.tenant(p.tenantId, 'bud', p.month.label),
+    ];
+    const args: Array<string | number> = [
+      this.deadlineUs(),
+      p.id,
+      p.mode,
+      p.tokens ?? -1,
+      p.costUnits,
+      Math.floor(p.notAfterMs) * 1000,
+      p.claim,
+      p.liveMonthCheck ? p.month.startMs * 1000 : 0,
+      p.liveMonthCheck ? p.month.endMs * 1000 : ANY_TIME_US,
+      ...thresholdArgs(p.thresholds),
+    ];
+    const r = await this.run(SCRIPTS.settle, keys, args);
+    const kind = String(r[0]);
+    if (kind === 'OK') {
+      return {
+        kind,
+        nowUs: Number(r[1]),
+        spendUnits: Number(r[2]),
+        reservedUnits: Number(r[3]),
+        applied: Number(r[4]) === 1,
+        claimed: r.slice(5).map(String),
+      };
+    }
+    if (kind === 'NOKEY' || kind === 'MONTH' || kind === 'STALE')
+      return { kind, nowUs: Number(r[1]) };
+    throw new Error(`unexpected settle reply ${kind}`);
+  }
+
+  /** Makes a reservation taken while Redis was away visible to Redis. */
+  async reassert(
+    tenantId: string,
+    month: UtcMonth,
+    id: string,
+    units: number,
+    expiresAtMs: number,
+  ): Promise<'OK' | 'NOKEY' | 'STALE'> {
+    const r = await this.run(
+      SCRIPTS.reassert,
+      [
+        this.redis.keys.tenant(tenantId, 'bud', month.label),
+        this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
+      ],
+      [this.deadlineUs(), id, units, Math.floor(expiresAtMs) * 1000],
+    );
+    return String(r[0]) as 'OK' | 'NOKEY' | 'STALE';
+  }
+
+  async peek(tenantId: string, windowMs: number, tokensLimited: boolean): Promise<PeekReply> {
+    const r = await this.run(
+      SCRIPTS.peek,
+      [
+        this.reqKey(tenantId),
+        this.redis.keys.tenant(tenantId, 'rl', 'tok'),
+        this.redis.keys.tenant(tenantId, 'rl', 'tokn'),
+      ],
+      [windowMs * 1000, tokensLimited ? '1' : '0'],
+      0,
+    );
+    return {
+      nowUs: Number(r[0]),
+      count: Number(r[1]),
+      oldestUs: Number(r[2]),
+      tokensUsed: Number(r[3]),
+      tokenOldestUs: Number(r[4]),
+    };
+  }
+
+  /** This month's spend and live reservations, or null when the month hash does not exist. */
+  async spend(
+    tenantId: string,
+    month: UtcMonth,
+  ): Promise<{ spendUnits: number; reservedUnits: number } | null> {
+    const r = await this.run(
+      SCRIPTS.spend,
+      [
+        this.redis.keys.tenant(tenantId, 'bud', month.label),
+        this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
+      ],
+      [],
+      -1,
+    );
+    return Number(r[0]) === 1 ? { spendUnits: Number(r[1]), reservedUnits: Number(r[2]) } : null;
+  }
+
+  /** The script's reply; `nowAt` is the index of Redis's time in it (-1: none) for the clock offset. */
+  private async run(
+    s: LuaScript,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+    nowAt = 1,
+  ): Promise<Reply> {
+    const sent = Date.now();
+    const reply = (await this.redis.execute((c) => evalScript(c, s, keys, args))) as Reply;
+    const received = Date.now();
+    if (nowAt >= 0 && received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
+      const nowUs = Number(reply[nowAt]);
+      if (Number.isFinite(nowUs) && nowUs > 0) this.offsetMs = nowUs / 1000 - (sent + received) / 2;
+    }
+    return reply;
+  }
+
+  private deadlineUs(): number {
+    if (this.offsetMs === null) return 0;
+    return Math.floor((Date.now() + this.offsetMs + this.timeoutMs + STALE_MARGIN_MS) * 1000);
+  }
+}
+
+function thresholdArgs(thresholds: readonly ResolvedThreshold[]): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const t of thresholds) out.push(t.name, t.units);
+  return out;
+}
+
+async function evalScript(
+  client: RedisClient,
+  s: LuaScript,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number>,
+): Promise<unknown> {
+  try {
+    return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    // After a restart the script cache is empty: send the source once, Redis caches it again.
+    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+      return client.eval(s.lua, keys.length, ...keys, ...args);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+import { isPrivateAddress, publicOnlyLookup, webhookUrlProblem } from './webhook-target';
+
+describe('webhook targets', () => {
+  it.each([
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:127.0.0.1',
+  ])('refuses %s', (ip) => {
+    expect(isPrivateAddress(ip)).toBe(true);
+    expect(
+      webhookUrlProblem(`http://${ip.includes(':') ? `[${ip}]` : ip}/hook`, false),
+    ).not.toBeNull();
+  });
+
+  it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('allows %s', (ip) => {
+    expect(isPrivateAddress(ip)).toBe(false);
+  });
+
+  it('checks scheme, credentials and loopback names, and lets the operator allow private', () => {
+    expect(webhookUrlProblem('ftp://example.com/x', false)).toBe('not http(s)');
+    expect(webhookUrlProblem('https://u:p@example.com/x', false)).toBe('credentials in the URL');
+    expect(webhookUrlProblem('http://localhost:8080/x', false)).toBe('loopback host name');
+    expect(webhookUrlProblem('https://example.com/hook', false)).toBeNull();
+    expect(webhookUrlProblem('http://127.0.0.1:9/hook', true)).toBeNull();
+    expect(webhookUrlProblem('not a url', true)).toBe('not a URL');
+  });
+
+  it('refuses at connect time a name that resolves to a private address', (done) => {
+    publicOnlyLookup('localhost', {}, (err) => {
+      expect(err?.code).toBe('EWEBHOOKPRIVATE');
+      done();
+    });
+  });
+});
