@@ -6,7 +6,14 @@ import type { AdminContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import { AdminKeyEntity } from './admin-key.entity';
 import { ApiKeyEntity } from './api-key.entity';
-import { hashApiKey, hashesEqual, isWellFormedKey, keyScope } from './api-key';
+import {
+  apiKeyDigestId,
+  digestFromId,
+  hashApiKey,
+  hashesEqual,
+  isWellFormedKey,
+  keyScope,
+} from './api-key';
 import { BoundedTtlCache } from './bounded-ttl-cache';
 import { ALL_TENANTS, TenantChangeNotifier } from './tenant-change-notifier.service';
 import { toTenantContext } from './tenant-context.mapper';
@@ -67,18 +74,19 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
 
   /** Synchronous on a warm key (no promise, no I/O); a promise only when Postgres must be read. */
   resolve(key: string): KeyResolution | Promise<KeyResolution> {
-    const hash = hashApiKey(key);
-    if (hashesEqual(hash, this.bootstrapHash)) return BOOTSTRAP;
-    if (!isWellFormedKey(key)) return INVALID;
     // Cache lookups are keyed by the digest, never the key: timing there reveals nothing usable.
-    const id = hash.toString('latin1');
+    const id = apiKeyDigestId(key);
     const hit = this.known.get(id);
     if (hit !== undefined) return hit;
+    // The bootstrap key is checked before the negative cache, which it could otherwise land in.
+    const digest = digestFromId(id);
+    if (hashesEqual(digest, this.bootstrapHash)) return BOOTSTRAP;
+    if (!isWellFormedKey(key)) return INVALID;
     if (this.unknown.get(id) !== undefined) return INVALID;
 
     const inflight = this.pending.get(id);
     if (inflight !== undefined) return inflight;
-    const lookup = this.load(id, hash, keyScope(key) === 'admin');
+    const lookup = this.load(id, digest, keyScope(key) === 'admin');
     if (this.pending.size < MAX_PENDING) {
       this.pending.set(id, lookup);
       void lookup.finally(() => this.pending.delete(id)).catch(() => undefined);

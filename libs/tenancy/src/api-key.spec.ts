@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
+  apiKeyDigestId,
+  digestFromId,
   displayPrefix,
   generateApiKey,
   hashApiKey,
@@ -41,6 +43,12 @@ describe('api keys', () => {
     const key = 'llm-gw-abc';
     expect(hashApiKey(key).toString('hex')).toBe(createHash('sha256').update(key).digest('hex'));
     expect(hashApiKey(key)).toHaveLength(32);
+  });
+
+  it('keys the cache by the same digest', () => {
+    const key = generateApiKey('tenant');
+    expect(digestFromId(apiKeyDigestId(key)).equals(hashApiKey(key))).toBe(true);
+    expect(apiKeyDigestId(key)).toHaveLength(32);
   });
 
   it('shows only a short display prefix', () => {
