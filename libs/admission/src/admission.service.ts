@@ -166,8 +166,14 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     ticket: AdmissionTicket,
     actual: ActualUsage | null,
   ): Promise<void> {
+    if (ticket.reservationId === null) return;
     const st = this.states.get(ticket);
-    if (!st || st.settled) return;
+    if (!st) {
+      // Tickets are per process: settling elsewhere would leave the reservation to expire.
+      this.warnEvery('foreign-ticket', 'settle() got a ticket this instance did not issue');
+      return;
+    }
+    if (st.settled) return;
     st.settled = true;
     this.inFlight.delete(st.id);
     const tokens = actual ? actual.promptTokens + actual.completionTokens : 0;

@@ -1,0 +1,177 @@
+/* Shared by the admission integration tests and `npm run drill:budget`: real AdmissionService instances. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AdmissionModule, AdmissionService } from '@gateway/admission';
+import { ConfigModule, type GatewayConfig, loadConfig } from '@gateway/config';
+import type { TenantContext } from '@gateway/context';
+import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
+import { PersistenceModule } from '@gateway/persistence';
+import { RedisModule, RedisService } from '@gateway/redis';
+import { ENTITIES } from '../../apps/gateway/src/entities';
+import { TEST_CATALOG } from '../support/catalog';
+import type { TestDatabase } from '../support/database';
+
+export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const silent: LoggerService = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+  verbose: () => undefined,
+};
+
+export interface AdmissionInstance {
+  readonly admission: AdmissionService;
+  readonly redis: RedisService;
+  readonly metrics: GatewayMetrics;
+  readonly config: GatewayConfig;
+  readonly app: INestApplicationContext;
+  close(): Promise<void>;
+}
+
+export interface StartAdmissionOptions {
+  database: TestDatabase;
+  /** Shared by the instances of one "deployment". */
+  prefix: string;
+  redisUrl?: string;
+  /** REDIS_CLUSTER_NODES (host:port,…): cluster mode. */
+  clusterNodes?: string;
+  /** A different DATABASE_URL than the database's own (e.g. through a proxy that can freeze). */
+  databaseUrl?: string;
+  env?: Record<string, string>;
+  /** Do not wait for Redis to be connected (it is down on purpose). */
+  skipRedisWait?: boolean;
+}
+
+export function uniquePrefix(label: string): string {
+  return `tadm-${label}-${randomBytes(4).toString('hex')}:`;
+}
+
+/**
+ * One gateway instance's admission control: its own Nest context, so its own Redis connections
+ * and Postgres pool, sharing state with other instances only through Redis and Postgres.
+ */
+export async function startAdmission(opts: StartAdmissionOptions): Promise<AdmissionInstance> {
+  const env: Record<string, string> = {
+    ADMIN_API_KEY: 'a'.repeat(40),
+    GATEWAY_CONFIG: TEST_CATALOG,
+    DATABASE_URL: opts.databaseUrl ?? opts.database.url,
+    REDIS_URL: opts.redisUrl ?? SHARED_REDIS_URL,
+    REDIS_KEY_PREFIX: opts.prefix,
+    ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
+    LOG_LEVEL: 'silent',
+    ...(opts.clusterNodes ? { REDIS_CLUSTER_NODES: opts.clusterNodes } : {}),
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(config),
+      ObservabilityModule,
+      PersistenceModule.forRoot(ENTITIES),
+      RedisModule,
+      AdmissionModule,
+    ],
+  })
+    .setLogger(process.env.TEST_ADMISSION_LOGS ? console : silent)
+    .compile();
+  const app = await moduleRef.init();
+  const redis = app.get(RedisService);
+  if (!opts.skipRedisWait) {
+    await until(() => redis.client.status === 'ready', 10_000, 'redis ready');
+    // A cluster client is 'ready' before it has every slot: wait for a real answer.
+    await until(
+      async () => {
+        try {
+          await redis.client.get(redis.keys.tenant(randomUUID(), 'probe'));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'redis answering',
+    );
+  }
+  return {
+    admission: app.get(AdmissionService),
+    redis,
+    metrics: app.get(GatewayMetrics),
+    config,
+    app,
+    close: () => app.close(),
+  };
+}
+
+/** A tenant context as the auth guard would build it (each test makes its own tenants). */
+export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
+  return {
+    tenantId: randomUUID(),
+    apiKeyId: randomUUID(),
+    name: 'admission-test',
+    rateLimit: 1000,
+    tokensPerMinute: null,
+    monthlyBudget: null,
+    providerPreferences: [],
+    allowedModels: null,
+    cacheTtlSeconds: null,
+    alertThresholds: [0.5, 0.8, 1],
+    alertWebhookUrl: null,
+    alertWebhookSecret: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** Records spend the way the audit lib does: a request_records row. */
+export async function insertRecord(
+  db: TestDatabase,
+  tenantId: string,
+  costUnits: number,
+  createdAt = new Date(),
+): Promise<void> {
+  await db.dataSource.query(
+    `INSERT INTO request_records (request_id, tenant_id, api_key_id, created_at, endpoint, model,
+       provider, provider_model, status_code, outcome, prompt_tokens, completion_tokens,
+       cost_units, cost_saved_units, latency_ms, upstream_latency_ms, cached, attempts, error_code)
+     VALUES ($1, $2, $3, $4, '/api/v1/completions', 'mock-model', 'mock', 'mock-1', 200,
+       'success', 10, 10, $5, 0, 5, 4, false, '[]', NULL)`,
+    [randomUUID(), tenantId, randomUUID(), createdAt.toISOString(), costUnits],
+  );
+}
+
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The outcome of one admit() call: the ticket or the GatewayError code. */
+export async function tryAdmit(
+  admission: AdmissionService,
+  tenant: TenantContext,
+  demand: Parameters<AdmissionService['admit']>[1],
+): Promise<
+  | { ok: true; ticket: Awaited<ReturnType<AdmissionService['admit']>>; ms: number }
+  | { ok: false; code: string; headers: Record<string, string>; ms: number }
+> {
+  const start = performance.now();
+  try {
+    const ticket = await admission.admit(tenant, demand);
+    return { ok: true, ticket, ms: performance.now() - start };
+  } catch (err) {
+    const e = err as { code?: string; headers?: Record<string, string> };
+    if (!e.code) throw err;
+    return { ok: false, code: e.code, headers: { ...e.headers }, ms: performance.now() - start };
+  }
+}
