@@ -48,7 +48,12 @@ export async function startCache(
   }).compile();
   const app: INestApplicationContext = await moduleRef.init();
   const store = app.get(CacheStore);
-  await until(() => store.available(), 3_000);
+  try {
+    await until(() => store.available(), 3_000);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   return {
     cache: app.get(CacheService),
     store,

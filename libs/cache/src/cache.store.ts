@@ -124,6 +124,8 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       .subscribe(...channels)
       .catch((err: unknown) => this.warn('cache subscribe failed', err));
     if (this.cluster) {
+      // The connection is usually not ready yet: load the mirror as soon as (and whenever) it is.
+      this.client.on('ready', () => void this.refreshGlobalGen());
       void this.refreshGlobalGen();
       this.refreshTimer = setInterval(() => void this.refreshGlobalGen(), GLOBAL_GEN_REFRESH_MS);
       this.refreshTimer.unref();

@@ -1,0 +1,163 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { CachedAnswer, CacheControls } from '@gateway/cache';
+import { freePort } from '../support/process';
+import {
+  answer,
+  type CacheInstance,
+  chat,
+  sleep,
+  startCache,
+  tenant,
+  uniquePrefix,
+} from './cache.harness';
+
+const run = promisify(execFile);
+const DEFAULT: CacheControls = { lookup: true, store: true };
+
+/** A throwaway 3-master Redis Cluster of this test's own. */
+async function startCluster(): Promise<{ nodes: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-cache-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children: ChildProcess[] = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    ),
+  );
+  const stop = async () => {
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      const deadline = Date.now() + 5_000;
+      while (
+        !(await run('redis-cli', ['-p', String(port), 'ping']).then(
+          (r) => r.stdout.includes('PONG'),
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline) throw new Error(`cluster node ${port} did not start`);
+        await sleep(50);
+      }
+    }
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    const deadline = Date.now() + 10_000;
+    while (
+      !(await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])).stdout.includes(
+        'cluster_state:ok',
+      )
+    ) {
+      if (Date.now() > deadline) throw new Error('cluster did not converge');
+      await sleep(100);
+    }
+    return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+describe('response cache on Redis Cluster', () => {
+  let cluster: { nodes: string; stop(): Promise<void> };
+  let a: CacheInstance;
+  let b: CacheInstance;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    const prefix = uniquePrefix('cluster');
+    const env = { REDIS_CLUSTER_NODES: cluster.nodes, CACHE_COALESCE_WAIT_MS: '8000' };
+    [a, b] = await Promise.all([startCache(prefix, env), startCache(prefix, env)]);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await cluster?.stop();
+  });
+
+  it('stores, hits and isolates tenants across slots', async () => {
+    for (let i = 0; i < 5; i++) {
+      const t = tenant();
+      const key = a.cache.key(t, 'gpt-4o-mini', chat());
+      expect((await a.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+      await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer(`for tenant ${i}`)));
+      const hit = await b.cache.lookup(t, b.cache.key(t, 'gpt-4o-mini', chat()), DEFAULT);
+      expect(hit.status === 'hit' && hit.answer.content).toBe(`for tenant ${i}`);
+      const other = tenant();
+      expect(
+        (await b.cache.lookup(other, b.cache.key(other, 'gpt-4o-mini', chat()), DEFAULT)).status,
+      ).toBe('miss');
+    }
+  });
+
+  it('coalesces identical requests across instances', async () => {
+    const t = tenant();
+    let calls = 0;
+    const compute = async (): Promise<CachedAnswer> => {
+      calls++;
+      await sleep(300);
+      return answer('once');
+    };
+    const out = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const inst = i % 2 === 0 ? a : b;
+        const key = inst.cache.key(t, 'gpt-4o-mini', chat({ seed: 1 }));
+        const found = await inst.cache.lookup(t, key, DEFAULT);
+        if (found.status === 'hit') return found.answer;
+        return (await inst.cache.coalesce(t, key, DEFAULT, compute)).answer;
+      }),
+    );
+    expect(calls).toBe(1);
+    for (const o of out) expect(o).toEqual(answer('once'));
+  });
+
+  it('a tenant flush is immediate; a flush-all reaches the other instance through its mirror', async () => {
+    const t = tenant();
+    const key = a.cache.key(t, 'gpt-4o-mini', chat({ seed: 2 }));
+    await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('x')));
+    await a.cache.flushTenant(t.tenantId);
+    expect((await b.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+
+    await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('y')));
+    expect((await b.cache.lookup(t, key, DEFAULT)).status).toBe('hit');
+    await a.cache.flushAll();
+    expect((await a.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+    // Other instances learn of it by pub/sub (re-read every 5 s as a safety net).
+    const started = Date.now();
+    let status = (await b.cache.lookup(t, key, DEFAULT)).status;
+    while (status === 'hit' && Date.now() - started < 1_000) {
+      await sleep(10);
+      status = (await b.cache.lookup(t, key, DEFAULT)).status;
+    }
+    expect(status).toBe('miss');
+  });
+});
