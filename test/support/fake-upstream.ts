@@ -174,7 +174,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (delay > 0) await sleep(delay);
 
     if (opts.apiKey !== undefined && !hasKey(req, opts.apiKey)) {
-      return sendJson(res, 401, errorBody(format, 401, 'authentication_error', 'invalid x-api-key'));
+      return sendJson(
+        res,
+        401,
+        errorBody(format, 401, 'authentication_error', 'invalid x-api-key'),
+      );
     }
 
     switch (effective) {
@@ -185,7 +189,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         res.socket?.destroy();
         return;
       case 'reset': {
-        const body = JSON.stringify(isChat ? okChat(format, name, captured.body) : okModels(format));
+        const body = JSON.stringify(
+          isChat ? okChat(format, name, captured.body) : okModels(format),
+        );
         res.writeHead(200, {
           'content-type': 'application/json',
           'content-length': String(Buffer.byteLength(body)),
@@ -280,7 +286,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
     if (isModels) return sendJson(res, 200, okModels(format));
     const invalid = validateChat(format, captured.body);
-    if (invalid) return sendJson(res, 400, errorBody(format, 400, 'invalid_request_error', invalid));
+    if (invalid)
+      return sendJson(res, 400, errorBody(format, 400, 'invalid_request_error', invalid));
     counters.chatOk++;
     return sendJson(res, 200, okChat(format, name, captured.body));
   }
@@ -440,7 +447,8 @@ function promptTokens(body: unknown): number {
 }
 
 function okChat(format: 'openai' | 'anthropic', name: string, body: unknown, content?: string) {
-  const model = typeof (body as LooseChat | null)?.model === 'string' ? (body as LooseChat).model : 'x';
+  const model =
+    typeof (body as LooseChat | null)?.model === 'string' ? (body as LooseChat).model : 'x';
   const text = content ?? `fake answer from ${name}: ${lastUserText(body).slice(0, 200)}`;
   const completion = text.split(/\s+/).filter(Boolean).length;
   const prompt = promptTokens(body);
@@ -469,7 +477,11 @@ function okChat(format: 'openai' | 'anthropic', name: string, body: unknown, con
         finish_reason: 'stop',
       },
     ],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+    },
   };
 }
 

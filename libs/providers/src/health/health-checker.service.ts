@@ -16,6 +16,8 @@ const MAX_PROBE_TIMEOUT_MS = 2_000;
  * recovery is noticed (and traffic returns) well within 5 s (CONTRACT §7).
  */
 const DOWN_INTERVAL_MS = 1_000;
+/** Room for timer and event-loop delays, so `interval_ms` holds as a bound under load. */
+const TIMER_SLACK_MS = 250;
 
 /**
  * Periodic cheap probes (the models endpoint by default) per provider with a `health_check`. Each
@@ -86,7 +88,7 @@ export class HealthCheckerService implements OnApplicationBootstrap, OnApplicati
         const down = runtime.health === 'down';
         const next = down
           ? Math.min(hc.intervalMs, DOWN_INTERVAL_MS)
-          : Math.max(hc.intervalMs - probeTimeoutMs(runtime.config, hc), 50);
+          : Math.max(hc.intervalMs - probeTimeoutMs(runtime.config, hc) - TIMER_SLACK_MS, 50);
         this.schedule(runtime, next);
       });
     }, delayMs);

@@ -14,6 +14,7 @@ import type { CircuitSnapshot } from './circuit-breaker';
 const PULL_INTERVAL_MS = 1_000;
 /** A shared state outlives any ejection by far, and expires once nobody has touched it. */
 const STATE_TTL_MS = 10 * 60_000;
+const BOOT_WAIT_MS = 1_000;
 
 /**
  * Shares breaker transitions through Redis (`keys.global('circuit', provider)`), off the hot
@@ -43,6 +44,8 @@ export class CircuitSyncService
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.redis || this.names.length === 0) return;
+    // Boot, not a request: worth a short, bounded wait for the connection to get the fleet's view.
+    await whenReady(this.redis, BOOT_WAIT_MS);
     await this.pull();
     this.timer = setInterval(() => void this.pull(), PULL_INTERVAL_MS);
     this.timer.unref();
@@ -80,6 +83,20 @@ export class CircuitSyncService
         this.logger.debug({ provider, err: err.message }, 'circuit push failed'),
       );
   }
+}
+
+function whenReady(redis: RedisService, timeoutMs: number): Promise<void> {
+  const client = redis.client;
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    client.once('ready', done);
+  });
 }
 
 function parseSnapshot(raw: string): CircuitSnapshot | null {

@@ -1,0 +1,194 @@
+/* Shared by the providers integration tests: a real ProvidersModule on a real Redis, against fake upstreams. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Global, type INestApplicationContext, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ConfigModule, type GatewayConfig, loadConfig } from '@gateway/config';
+import { type AuditDraft, newAuditDraft, type TenantContext } from '@gateway/context';
+import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
+import { type ChatRequest, ProvidersModule, ProvidersService } from '@gateway/providers';
+import { RedisModule, RedisService } from '@gateway/redis';
+import { ApiKeyAuthenticator } from '@gateway/tenancy';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Provider keys the tests look for in every error and record: none may leak. */
+export const PRIMARY_KEY = 'sk-primary-SECRET-0123456789abcdef';
+export const SECONDARY_KEY = 'sk-ant-secondary-SECRET-fedcba9876543210';
+
+/**
+ * The admin controller's guard needs an authenticator; these tests drive the facade directly and
+ * never go through HTTP, so every key is refused.
+ */
+@Global()
+@Module({
+  providers: [{ provide: ApiKeyAuthenticator, useValue: { resolve: () => ({ kind: 'invalid' }) } }],
+  exports: [ApiKeyAuthenticator],
+})
+class NoAuthModule {}
+
+export interface ProvidersInstance {
+  service: ProvidersService;
+  metrics: GatewayMetrics;
+  redis: RedisService;
+  config: GatewayConfig;
+  app: INestApplicationContext;
+  close(): Promise<void>;
+}
+
+export function uniquePrefix(label: string): string {
+  return `tprov-${label}-${randomBytes(4).toString('hex')}:`;
+}
+
+/** Writes a catalog (with `${VAR}` expanded from `env`) and boots the providers lib on it. */
+export async function startProviders(
+  catalogYaml: string,
+  env: Record<string, string>,
+  prefix = uniquePrefix('p'),
+): Promise<ProvidersInstance> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-prov-'));
+  const file = join(dir, 'catalog.yaml');
+  writeFileSync(file, catalogYaml);
+  const config = loadConfig({
+    ADMIN_API_KEY: 'a'.repeat(40),
+    GATEWAY_CONFIG: file,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(config),
+      ObservabilityModule,
+      RedisModule,
+      NoAuthModule,
+      ProvidersModule,
+    ],
+  }).compile();
+  const app = await moduleRef.init();
+  return {
+    service: app.get(ProvidersService),
+    metrics: app.get(GatewayMetrics),
+    redis: app.get(RedisService),
+    config,
+    app,
+    close: () => app.close(),
+  };
+}
+
+export function tenant(overrides: Partial<TenantContext> = {}): TenantContext {
+  return {
+    tenantId: randomUUID(),
+    apiKeyId: randomUUID(),
+    name: 'providers-test',
+    rateLimit: 1000,
+    tokensPerMinute: null,
+    monthlyBudget: null,
+    providerPreferences: [],
+    allowedModels: null,
+    cacheTtlSeconds: null,
+    alertThresholds: [0.5, 0.8, 1],
+    alertWebhookUrl: null,
+    alertWebhookSecret: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function chat(content = 'Hello, how are you?'): ChatRequest {
+  return {
+    messages: [{ role: 'user', content }],
+    maxTokens: 50,
+    temperature: null,
+    topP: null,
+    stop: null,
+    presencePenalty: null,
+    frequencyPenalty: null,
+    seed: null,
+    user: null,
+  };
+}
+
+export interface Called {
+  provider: string | null;
+  draft: AuditDraft;
+  error: GatewayError | null;
+  ms: number;
+}
+
+/** One completion of `alias`; never throws, so tests can look at failures and records alike. */
+export async function call(
+  p: ProvidersInstance,
+  alias = 'chat',
+  t: TenantContext = tenant(),
+  content?: string,
+): Promise<Called> {
+  const model = p.service.model(alias);
+  if (!model) throw new Error(`no model ${alias}`);
+  const draft = newAuditDraft();
+  const t0 = Date.now();
+  try {
+    const { route } = await p.service.complete(t, model, chat(content), draft);
+    return { provider: route.provider, draft, error: null, ms: Date.now() - t0 };
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    return { provider: null, draft, error: err, ms: Date.now() - t0 };
+  }
+}
+
+export function circuitOf(p: ProvidersInstance, provider: string): string | undefined {
+  return p.service.statuses().find((s) => s.provider === provider)?.circuit;
+}
+
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs: number,
+  stepMs = 25,
+): Promise<number> {
+  const t0 = Date.now();
+  while (!predicate()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return Date.now() - t0;
+}
+
+/** Two providers in different wire formats behind one alias: OpenAI-type primary, Anthropic fallback. */
+export function twoProviderCatalog(
+  opts: {
+    primary?: Record<string, unknown>;
+    secondary?: Record<string, unknown>;
+  } = {},
+): string {
+  const settings = (o: Record<string, unknown> = {}) =>
+    Object.entries(o)
+      .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+      .join('\n');
+  return `
+providers:
+  primary:
+    type: openai
+    base_url: "\${PRIMARY_URL}/v1"
+    api_key: "${PRIMARY_KEY}"
+${settings(opts.primary)}
+  secondary:
+    type: anthropic
+    base_url: "\${SECONDARY_URL}"
+    api_key: "${SECONDARY_KEY}"
+${settings(opts.secondary)}
+models:
+  chat:
+    - {provider: primary, model: gpt-4o-mini}
+    - {provider: secondary, model: claude-3-5-haiku-latest}
+  chat-reversed:
+    - {provider: secondary, model: claude-3-5-haiku-latest}
+    - {provider: primary, model: gpt-4o-mini}
+  primary-only:
+    - {provider: primary, model: gpt-4o-mini}
+pricing:
+  primary/gpt-4o-mini: {input: 0.15, output: 0.60, max_output_tokens: 16384}
+  secondary/claude-3-5-haiku-latest: {input: 0.80, output: 4.00, max_output_tokens: 8192}
+`;
+}
