@@ -2,7 +2,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import type { HealthCheckConfig, ProviderConfig } from '@gateway/config';
 import { ProviderCaller } from '../provider-caller.service';
@@ -29,7 +29,7 @@ const TIMER_SLACK_MS = 250;
  * Providers of a hosted type without a key are not probed: they cannot answer.
  */
 @Injectable()
-export class HealthCheckerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class HealthCheckerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Providers');
   /** One per probed provider: bounded by the catalog. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -52,7 +52,8 @@ export class HealthCheckerService implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  onApplicationShutdown(): void {
+  /** Stops before the transport closes its pools, so shutdown does not read as an outage. */
+  onModuleDestroy(): void {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();

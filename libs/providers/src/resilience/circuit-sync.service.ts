@@ -2,7 +2,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
@@ -23,9 +23,7 @@ const BOOT_WAIT_MS = 1_000;
  * waits: each instance keeps its own breakers.
  */
 @Injectable()
-export class CircuitSyncService
-  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
-{
+export class CircuitSyncService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Providers');
   private timer: NodeJS.Timeout | null = null;
   private readonly names: string[] = [];
@@ -51,7 +49,7 @@ export class CircuitSyncService
     this.timer.unref();
   }
 
-  onApplicationShutdown(): void {
+  onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
