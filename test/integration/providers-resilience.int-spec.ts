@@ -402,3 +402,36 @@ describe('breaker state shared through Redis', () => {
     expect(JSON.parse(raw!)).toMatchObject({ state: 'closed', trips: expect.any(Number) });
   });
 });
+
+describe('a hosted provider without a key', () => {
+  let f: Pair;
+  let p: ProvidersInstance;
+  beforeAll(async () => {
+    f = await fakes();
+    const catalog = twoProviderCatalog().replace(/api_key: "sk-ant-[^"]*"/, 'api_key: ""');
+    p = await startProviders(catalog, f.env);
+  });
+  afterAll(async () => {
+    await p.close();
+    await f.close();
+  });
+
+  it('is down with the reason, never probed or called; its routes are skipped', async () => {
+    const row = p.service.statuses().find((s) => s.provider === 'secondary');
+    expect(row).toMatchObject({
+      status: 'down',
+      circuit: 'open',
+      last_error: 'no API key configured',
+    });
+    await f.primary.setMode('500');
+    const r = await call(p, 'chat-reversed');
+    expect(r.error?.code).toBe('all_providers_failed');
+    expect(r.draft.attempts[0]).toEqual({
+      provider: 'secondary',
+      outcome: 'skipped_circuit_open',
+      latency_ms: 0,
+    });
+    await sleep(1200);
+    expect(f.secondary.stats().requests).toBe(0);
+  });
+});

@@ -102,12 +102,16 @@ export class ProviderRegistry {
     this.publishUp(r, now);
   }
 
-  /** A provider that cannot be probed at all (e.g. no key): down, with the reason. */
-  markDown(provider: string, reason: string): void {
+  /**
+   * A provider that cannot answer at all (a hosted provider without a key): down, with the reason,
+   * and its circuit held open so requests skip it instead of collecting 401s.
+   */
+  markDown(provider: string, reason: string, now = Date.now()): void {
     const r = this.get(provider);
     r.health = 'down';
     r.lastError = reason;
-    this.publishUp(r, Date.now());
+    r.breaker.onHealth('unreachable', now);
+    this.publishUp(r, now);
   }
 
   /** A call's result, for providers whose status is not known from health checks. */
