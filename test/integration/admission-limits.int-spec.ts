@@ -83,12 +83,7 @@ describe('admission: request and token limits on the shared Redis', () => {
     );
     // Every seeded slot left within the test, and each freed exactly one admission.
     expect(admitted).toBe(10);
-    const live = (await redis().client.zrange(
-      reqKey(tenant.tenantId),
-      0,
-      -1,
-      'WITHSCORES',
-    ));
+    const live = await redis().client.zrange(reqKey(tenant.tenantId), 0, -1, 'WITHSCORES');
     const admittedAt: number[] = [];
     for (let i = 0; i < live.length; i += 2) admittedAt.push(Number(live[i + 1]));
     const all = [...seeded, ...admittedAt].sort((a, b) => a - b);

@@ -26,8 +26,12 @@ const RESERVATION_MARGIN_MS = 5_000;
 const MAX_TRACKED_IN_FLIGHT = 100_000;
 /** While in fallback, how often to try to resume shared enforcement (well within 5 s). */
 const RESUME_INTERVAL_MS = 500;
-/** A cost replayed after an outage counts only in a month hash built this much before it. */
-const REPLAY_CLOCK_MARGIN_MS = 1_000;
+/**
+ * A cost replayed after an outage counts only in a month hash built at least this long before the
+ * settlement (Redis clock, as estimated here): covers the offset estimate's error, so a hash
+ * rebuilt from a Postgres snapshot that may hold the request's audit record is never credited twice.
+ */
+const REPLAY_CLOCK_MARGIN_MS = 100;
 const PURGE_INTERVAL_MS = 10 * 60_000;
 /** Retry-After of a 503 when neither Redis nor Postgres can answer for a budget. */
 const UNAVAILABLE_RETRY_AFTER_S = 2;

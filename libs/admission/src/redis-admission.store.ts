@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { GatewayConfigService } from '@gateway/config';
 import { type RedisClient, RedisService } from '@gateway/redis';
 import type { ResolvedThreshold } from './alert-thresholds';
@@ -24,11 +24,14 @@ const SCRIPTS = {
 };
 
 /*
- * A script that reaches Redis later than its command timeout plus this margin does nothing
- * (STALE): after a freeze (SIGSTOP), Redis would otherwise run every queued admission whose caller
- * already gave up and fell back, taking slots and reserving budget nobody will settle.
+ * A script that reaches Redis later than its command timeout (plus this margin, for the error of
+ * the clock-offset estimate) does nothing (STALE): after a freeze (SIGSTOP), Redis would otherwise
+ * run every queued admission whose caller already gave up and fell back, taking slots and
+ * reserving budget nobody will settle.
  */
-const STALE_MARGIN_MS = 250;
+const STALE_MARGIN_MS = 20;
+/** Until the offset is known, hosts are assumed NTP-synchronised to within this. */
+const UNKNOWN_OFFSET_MARGIN_MS = 1_000;
 /** Clock-offset samples are trusted only from quick round trips. */
 const OFFSET_SAMPLE_MAX_RTT_MS = 50;
 
@@ -139,7 +142,7 @@ type Reply = Array<string | number>;
  * for choosing the month before asking Redis.
  */
 @Injectable()
-export class RedisAdmissionStore {
+export class RedisAdmissionStore implements OnModuleInit {
   private offsetMs: number | null = null;
   private readonly timeoutMs: number;
 
@@ -168,7 +171,6 @@ export class RedisAdmissionStore {
       this.redis.keys.tenant(p.tenantId, 'bud', p.month.label, 'res'),
     ];
     const args: Array<string | number> = [
-      this.deadlineUs(),
       p.windowMs * 1000,
       p.limit,
       p.tokensPerWindow ?? -1,
@@ -233,7 +235,6 @@ export class RedisAdmissionStore {
       this.redis.keys.tenant(p.tenantId, 'bud', p.month.label),
     ];
     const args: Array<string | number> = [
-      this.deadlineUs(),
       p.id,
       p.mode,
       p.tokens ?? -1,
@@ -275,7 +276,7 @@ export class RedisAdmissionStore {
         this.redis.keys.tenant(tenantId, 'bud', month.label),
         this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
       ],
-      [this.deadlineUs(), id, units, Math.floor(expiresAtMs) * 1000],
+      [id, units, Math.floor(expiresAtMs) * 1000],
     );
     return String(r[0]) as 'OK' | 'NOKEY' | 'STALE';
   }
@@ -317,26 +318,55 @@ export class RedisAdmissionStore {
     return Number(r[0]) === 1 ? { spendUnits: Number(r[1]), reservedUnits: Number(r[2]) } : null;
   }
 
-  /** The script's reply; `nowAt` is the index of Redis's time in it (-1: none) for the clock offset. */
+  /**
+   * The script's reply; `nowAt` is the index of Redis's time in it (-1: none) for the clock
+   * offset. Scripts with a deadline take it as their first argument (filled in here).
+   */
   private async run(
     s: LuaScript,
     keys: readonly string[],
     args: ReadonlyArray<string | number>,
     nowAt = 1,
+    withDeadline = nowAt === 1,
   ): Promise<Reply> {
-    const sent = Date.now();
-    const reply = (await this.redis.execute((c) => evalScript(c, s, keys, args))) as Reply;
-    const received = Date.now();
-    if (nowAt >= 0 && received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
-      const nowUs = Number(reply[nowAt]);
-      if (Number.isFinite(nowUs) && nowUs > 0) this.offsetMs = nowUs / 1000 - (sent + received) / 2;
+    for (let attempt = 0; ; attempt++) {
+      const sent = Date.now();
+      const sentArgs = withDeadline ? [this.deadlineUs(), ...args] : args;
+      const reply = (await this.redis.execute((c) => evalScript(c, s, keys, sentArgs))) as Reply;
+      const received = Date.now();
+      if (nowAt >= 0 && received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
+        const nowUs = Number(reply[nowAt]);
+        if (Number.isFinite(nowUs) && nowUs > 0)
+          this.offsetMs = nowUs / 1000 - (sent + received) / 2;
+      }
+      // STALE yet answered in time: the offset estimate was off (clock step), not Redis frozen.
+      // The sample above corrected it; try once more.
+      if (reply[0] === 'STALE' && attempt === 0 && received - sent < this.timeoutMs) continue;
+      return reply;
     }
-    return reply;
+  }
+
+  /** Learns the clock offset before the first script needs it (best effort: Redis may be down). */
+  async onModuleInit(): Promise<void> {
+    await this.sampleClock();
+  }
+
+  private async sampleClock(): Promise<void> {
+    try {
+      const sent = Date.now();
+      const [sec, micro] = await this.redis.execute((c) => c.time());
+      const received = Date.now();
+      if (received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
+        this.offsetMs = Number(sec) * 1000 + Number(micro) / 1000 - (sent + received) / 2;
+      }
+    } catch {
+      // Unknown until a script answers; deadlines use the local clock with a wider margin.
+    }
   }
 
   private deadlineUs(): number {
-    if (this.offsetMs === null) return 0;
-    return Math.floor((Date.now() + this.offsetMs + this.timeoutMs + STALE_MARGIN_MS) * 1000);
+    const margin = this.offsetMs === null ? UNKNOWN_OFFSET_MARGIN_MS : STALE_MARGIN_MS;
+    return Math.floor((Date.now() + (this.offsetMs ?? 0) + this.timeoutMs + margin) * 1000);
   }
 }
 
