@@ -135,7 +135,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
-    await Promise.all([this.client, this.events].map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all([this.client, this.events].map(closeQuietly));
   }
 
   /**
@@ -299,4 +299,20 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       this.mirroredGlobalGen = value;
     }
   }
+}
+
+/**
+ * QUIT when connected (lets pending replies arrive), else drop the socket: on a subscriber
+ * connection (offline queue on) a QUIT sent while Redis is down would wait for it forever.
+ */
+async function closeQuietly(c: RedisClient): Promise<void> {
+  if (c.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      c.quit().catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, 1_000))),
+    ]);
+    clearTimeout(timer);
+  }
+  c.disconnect();
 }

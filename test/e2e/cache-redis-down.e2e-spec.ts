@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
+import { freePort } from '../support/process';
+
+/** This test's own redis-server: the shared one is never stopped. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
+      let out = '';
+      probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      probe.on('exit', () => resolve(out.includes('PONG')));
+    });
+    if (ok) return child;
+    if (Date.now() > deadline) throw new Error('redis-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('cache with Redis stopped (e2e)', () => {
+  let redis: ChildProcess;
+  let port: number;
+  let fake: FakeUpstream;
+  let gw: TestGateway;
+  let tenant: CreatedTenant;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    fake = await startFakeUpstream({ name: 'openai' });
+    gw = await startGateway({
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+        BUDGET_FAILURE_POLICY: 'fail-open',
+      },
+    });
+    tenant = await createTenant(gw, { rate_limit: 1000, monthly_budget: null });
+  });
+  afterAll(async () => {
+    // Redis back first: TenantChangeNotifier's UNSUBSCRIBE on shutdown waits for it (reported).
+    if (redis && (redis.exitCode !== null || redis.signalCode !== null))
+      redis = await startRedis(port);
+    await gw?.close();
+    await fake?.close();
+    if (redis && redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL');
+  });
+
+  const ask = (content: string) =>
+    gw
+      .http()
+      .post('/api/v1/completions')
+      .set('X-API-Key', tenant.api_key)
+      .send({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], max_tokens: 50 });
+
+  it('answers with X-Cache: BYPASS, no error and no long wait', async () => {
+    const cachedQuestion = `What are your opening hours? ${randomBytes(4).toString('hex')}`;
+    expect((await ask(cachedQuestion)).headers['x-cache']).toBe('MISS');
+    expect((await ask(cachedQuestion)).headers['x-cache']).toBe('HIT');
+
+    const exited = new Promise((r) => redis.once('exit', r));
+    redis.kill('SIGKILL');
+    await exited;
+
+    for (const question of [cachedQuestion, `A new question ${randomBytes(4).toString('hex')}`]) {
+      const started = Date.now();
+      const res = await ask(question);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-cache']).toBe('BYPASS');
+      expect(res.body.cached).toBe(false);
+      expect(res.body.response.content).toEqual(expect.any(String));
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+  });
+});
