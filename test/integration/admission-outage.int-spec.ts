@@ -175,7 +175,7 @@ describe('admission: Redis outage', () => {
         burst.map((r, i) =>
           r.ok
             ? fleet[i % 3].admission.settle(tenant, r.ticket, { ...used, costUnits: W })
-            : undefined,
+            : Promise.resolve(),
         ),
       );
       // Still running when Redis comes back: its Postgres reservation must reach Redis.
