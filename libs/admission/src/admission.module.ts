@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TenancyModule, TenantSpendReader } from '@gateway/tenancy';
 import { AdmissionSpendReader } from './admission-spend.reader';
 import { AdmissionService } from './admission.service';
@@ -7,12 +7,10 @@ import { PostgresBudgetStore } from './postgres-budget.store';
 import { RedisAdmissionStore } from './redis-admission.store';
 
 /**
- * Admission control: `AdmissionService` is the facade. Global only so that tenancy's admin read
- * receives the `TenantSpendReader` hook without importing this module (which would be a cycle:
- * the reader needs TenantsService for the budget). Needs the app's TypeORM root (DataSource),
- * the global RedisModule, ConfigModule and ObservabilityModule.
+ * Admission control: `AdmissionService` is the facade. Also provides tenancy's
+ * `TenantSpendReader` hook (tenancy looks it up app-wide, so it never imports this module). Needs
+ * the app's TypeORM root (DataSource) and the global Config, Redis and Observability modules.
  */
-@Global()
 @Module({
   imports: [TenancyModule],
   providers: [
