@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Request } from 'express';
 import request from 'supertest';
 import { AuditModule, AuditWriter } from '@gateway/audit';
@@ -444,6 +445,36 @@ describe('audit recording and reports over HTTP', () => {
     const rows = await records(b.tenant_id);
     expect(rows).toHaveLength(before + 1);
     expect(rows.at(-1)).toMatchObject({ outcome: 'success', provider: 'openai' });
+  });
+
+  it('documents the report routes in OpenAPI with their parameters and examples', () => {
+    const doc = SwaggerModule.createDocument(app, new DocumentBuilder().build());
+    const params = (path: string) =>
+      Object.fromEntries(
+        (
+          doc.paths[path].get!.parameters as Array<{
+            name: string;
+            example?: unknown;
+            schema?: { example?: unknown };
+          }>
+        ).map((p) => [p.name, p.example ?? p.schema?.example]),
+      );
+    expect(params('/api/v1/usage')).toEqual({ days: 30 });
+    expect(params('/api/v1/admin/tenants/{id}/usage')).toMatchObject({ days: 30 });
+    expect(params('/api/v1/admin/usage')).toMatchObject({
+      format: 'json',
+      group_by: 'tenant,provider',
+    });
+    expect(Object.keys(params('/api/v1/admin/usage')).sort()).toEqual(
+      ['format', 'from', 'group_by', 'to'].sort(),
+    );
+    expect(params('/api/v1/admin/audit')).toMatchObject({ limit: 50, status: 'upstream_error' });
+    expect(Object.keys(params('/api/v1/admin/audit')).sort()).toEqual(
+      ['cursor', 'from', 'limit', 'model', 'provider', 'status', 'tenant_id', 'to'].sort(),
+    );
+    expect(doc.components?.schemas).toHaveProperty('AuditPageDto');
+    expect(doc.components?.schemas).toHaveProperty('ChargebackReportDto');
+    expect(doc.components?.schemas).toHaveProperty('UsageReportDto');
   });
 
   it('keeps nothing pending once the requests are answered', () => {

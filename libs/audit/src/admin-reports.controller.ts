@@ -41,8 +41,9 @@ export class AdminReportsController {
   @ApiQuery({
     name: 'days',
     required: false,
+    type: Number,
     example: 30,
-    schema: { minimum: 1, maximum: MAX_DAYS },
+    description: `Whole days, 1–${MAX_DAYS}; default 30.`,
   })
   @ApiOkResponse({ type: UsageReportDto })
   @ApiNotFoundResponse({ description: 'Unknown tenant (not_found).' })
@@ -78,7 +79,12 @@ export class AdminReportsController {
     example: 'tenant,provider',
     description: 'Comma-separated: tenant, provider, model, day, month. Default tenant.',
   })
-  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'], example: 'json' })
+  // With an enum the example must sit in the schema, or the generator drops it.
+  @ApiQuery({
+    name: 'format',
+    required: false,
+    schema: { type: 'string', enum: ['json', 'csv'], example: 'json' },
+  })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: ChargebackReportDto })
   async chargeback(
@@ -104,14 +110,20 @@ export class AdminReportsController {
   @ApiQuery({ name: 'tenant_id', required: false, example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
   @ApiQuery({ name: 'from', required: false, example: '2025-06-01T00:00:00Z' })
   @ApiQuery({ name: 'to', required: false, example: '2025-07-01T00:00:00Z' })
-  @ApiQuery({ name: 'status', required: false, enum: OUTCOMES, example: 'upstream_error' })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    description: 'The outcome to match.',
+    schema: { type: 'string', enum: [...OUTCOMES], example: 'upstream_error' },
+  })
   @ApiQuery({ name: 'provider', required: false, example: 'openai' })
   @ApiQuery({ name: 'model', required: false, example: 'gpt-4o-mini' })
   @ApiQuery({
     name: 'limit',
     required: false,
+    type: Number,
     example: DEFAULT_LIMIT,
-    schema: { minimum: 1, maximum: MAX_LIMIT },
+    description: `1–${MAX_LIMIT}; default ${DEFAULT_LIMIT}.`,
   })
   @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page.' })
   @ApiOkResponse({ type: AuditPageDto })

@@ -24,8 +24,9 @@ export class UsageController {
   @ApiQuery({
     name: 'days',
     required: false,
+    type: Number,
     example: 30,
-    schema: { minimum: 1, maximum: MAX_DAYS },
+    description: `Whole days, 1–${MAX_DAYS}; default 30.`,
   })
   @ApiOkResponse({ type: UsageReportDto })
   usage(
