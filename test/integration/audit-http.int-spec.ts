@@ -285,9 +285,10 @@ describe('audit recording and reports over HTTP', () => {
 
   it('counts request metrics once per request, with bounded labels', async () => {
     const metrics = app.get(GatewayMetrics);
-    const value = async (labels: Record<string, string>) =>
+    type Label = 'tenant' | 'model' | 'provider' | 'outcome';
+    const value = async (labels: Partial<Record<Label, string>>) =>
       (await metrics.requestsTotal.get()).values.find((v) =>
-        Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+        (Object.entries(labels) as Array<[Label, string]>).every(([k, x]) => v.labels[k] === x),
       )?.value ?? 0;
     const hitsBefore = await value({ tenant: a.tenant_id, outcome: 'cached', provider: 'openai' });
     const unknownBefore = await value({ tenant: a.tenant_id, outcome: 'not_found', model: 'none' });
