@@ -95,10 +95,19 @@ class FakePipelineModule {}
 class PgProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  // An outage resets connections but keeps the port: a released ephemeral port can be taken by
+  // any outgoing connection on the machine before we listen again.
+  private down = false;
   port = 0;
 
   async start(): Promise<void> {
+    this.down = false;
+    if (this.server) return;
     this.server = createServer((client) => {
+      if (this.down) {
+        client.destroy();
+        return;
+      }
       const upstream = new Socket();
       this.sockets.add(client).add(upstream);
       const drop = () => {
@@ -111,13 +120,20 @@ class PgProxy {
       upstream.on('error', drop).on('close', drop);
       upstream.connect(5432, '127.0.0.1', () => client.pipe(upstream).pipe(client));
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  async stop(): Promise<void> {
+  /** Postgres "goes away": open connections are cut and new ones are reset. */
+  stop(): Promise<void> {
+    this.down = true;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
@@ -193,9 +209,9 @@ describe('audit recording and reports over HTTP', () => {
   });
 
   afterAll(async () => {
-    await proxy.start().catch(() => undefined);
+    await proxy.start();
     await app?.close();
-    await proxy.stop();
+    await proxy.close();
     await db?.drop();
   });
 
