@@ -18,15 +18,24 @@ export default tseslint.config(
       'no-console': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       // Libs talk to each other only through `@gateway/<lib>` (their index.ts), never through deep paths.
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             { group: ['@gateway/*/*'], message: 'Import a lib through its index: @gateway/<lib>.' },
-            { group: ['**/libs/*/src/**', '../../libs/**', '**/apps/**'], message: 'Cross-lib relative imports are not allowed; use @gateway/<lib>.' },
+            {
+              group: ['**/libs/*/src/**', '../../libs/**', '**/apps/**'],
+              message: 'Cross-lib relative imports are not allowed; use @gateway/<lib>.',
+            },
           ],
         },
       ],
@@ -37,7 +46,14 @@ export default tseslint.config(
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
     ignores: ['libs/config/**', '**/*.spec.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @gateway/config.' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through @gateway/config.',
+        },
+      ],
     },
   },
   {

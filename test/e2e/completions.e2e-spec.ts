@@ -1,8 +1,15 @@
 import OpenAI from 'openai';
+import type { Test } from 'supertest';
 import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
 
+interface AuditRecord {
+  request_id: string;
+  cost: number;
+  [field: string]: unknown;
+}
+
 /** Reads a tenant's audit records through the admin API (newest first). */
-async function auditOf(gw: TestGateway, tenantId: string): Promise<Array<Record<string, any>>> {
+async function auditOf(gw: TestGateway, tenantId: string): Promise<AuditRecord[]> {
   const res = await gw
     .http()
     .get(`/api/v1/admin/audit?tenant_id=${tenantId}&limit=500`)
@@ -114,7 +121,7 @@ describe('completions (e2e, mock provider)', () => {
   });
 
   describe('bad input gets a clear 4xx, changes nothing, and is audited', () => {
-    const cases: Array<[string, (r: any) => any, number, string, string | null]> = [
+    const cases: Array<[string, (r: Test) => Test, number, string, string | null]> = [
       [
         'invalid JSON',
         (r) => r.set('Content-Type', 'application/json').send('{"model": '),
@@ -177,6 +184,8 @@ describe('completions (e2e, mock provider)', () => {
         (r) =>
           r
             .set('Content-Type', 'application/json')
+            // Send the bytes as they are (superagent would JSON-encode a Buffer).
+            .serialize((bytes: unknown) => bytes as string)
             .send(
               Buffer.concat([
                 Buffer.from('{"model":"mock-model","messages":[{"role":"user","content":"'),
@@ -294,7 +303,7 @@ describe('completions (e2e, mock provider)', () => {
     for (const r of records) {
       expect(r).toMatchObject({
         tenant_id: t.tenant_id,
-        key_id: undefined,
+        api_key_id: t.key_id,
         outcome: 'success',
         provider: 'mock',
         model: 'mock-model',

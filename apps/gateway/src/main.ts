@@ -21,7 +21,7 @@ function readConfig(): GatewayConfig {
 async function main(): Promise<void> {
   const config = readConfig();
   const app = await createGatewayApp(config);
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   // Longer than load balancers' idle timeouts (ALB: 60 s) so the LB, not us, closes idle sockets.
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = config.server.keepAliveTimeoutMs + 1_000;

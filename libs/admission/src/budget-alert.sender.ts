@@ -4,7 +4,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { unitsToUsd } from '@gateway/billing';
 import { GatewayConfigService } from '@gateway/config';
 import { GatewayMetrics } from '@gateway/observability';
-import { publicOnlyLookup, webhookUrlProblem } from './webhook-target';
+import { publicOnlyLookup, webhookUrlProblem } from '@gateway/tenancy';
 
 /** A threshold crossing, claimed exactly once across the fleet before it gets here. */
 export interface BudgetAlert {

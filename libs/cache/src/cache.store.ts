@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { GatewayConfigService } from '@gateway/config';
-import { type RedisClient, RedisService } from '@gateway/redis';
+import { closeQuietly, type RedisClient, RedisService } from '@gateway/redis';
 import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
 import type { CacheKey } from './cache.types';
 import { CoalesceWaiters, type LeaderSignal, type Waiter } from './coalesce-waiters';
@@ -299,20 +299,4 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       this.mirroredGlobalGen = value;
     }
   }
-}
-
-/**
- * QUIT when connected (lets pending replies arrive), else drop the socket: on a subscriber
- * connection (offline queue on) a QUIT sent while Redis is down would wait for it forever.
- */
-async function closeQuietly(c: RedisClient): Promise<void> {
-  if (c.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      c.quit().catch(() => undefined),
-      new Promise((r) => (timer = setTimeout(r, 1_000))),
-    ]);
-    clearTimeout(timer);
-  }
-  c.disconnect();
 }

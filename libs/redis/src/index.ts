@@ -8,3 +8,4 @@ export {
   type RedisCircuitBreakerOptions,
 } from './redis-circuit-breaker';
 export { RedisUnavailableError } from './redis-unavailable.error';
+export { closeQuietly, withTimeout } from './close-quietly';

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { GatewayConfigService, type RedisConfig } from '@gateway/config';
+import { closeQuietly } from './close-quietly';
 import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisKeys } from './redis-keys';
 
@@ -90,6 +91,6 @@ export class RedisService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.breaker.stop();
     const conns = [this.client, this.subscriberConn].filter((c): c is RedisClient => c !== null);
-    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(conns.map(closeQuietly));
   }
 }

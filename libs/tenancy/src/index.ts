@@ -32,3 +32,4 @@ export { ApiKeyAuthenticator, type KeyResolution } from './api-key-authenticator
 export { TenantEntity } from './tenant.entity';
 export { ApiKeyEntity } from './api-key.entity';
 export { AdminKeyEntity } from './admin-key.entity';
+export { isPrivateAddress, publicOnlyLookup, webhookUrlProblem } from './webhook-target';

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { RedisService } from '@gateway/redis';
+import { RedisService, withTimeout } from '@gateway/redis';
 
 /** Message meaning "anything may have changed" (admin keys, or a missed message after a reconnect). */
 export const ALL_TENANTS = '*';
@@ -42,7 +42,9 @@ export class TenantChangeNotifier implements OnModuleInit, OnModuleDestroy {
     sub.off('message', this.onMessage);
     sub.off('ready', this.onReady);
     this.listeners.clear();
-    await sub.unsubscribe(this.channel).catch(() => undefined);
+    // Only when connected: the subscriber queues commands while Redis is down, and shutdown must
+    // not wait for a Redis that may never come back.
+    if (sub.status === 'ready') await withTimeout(sub.unsubscribe(this.channel), 1_000);
   }
 
   /** Registers a local listener; returns the function that removes it. */

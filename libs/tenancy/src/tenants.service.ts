@@ -11,7 +11,7 @@ import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { budgetUsdToUnits } from './money-input';
 import { TenantChangeNotifier } from './tenant-change-notifier.service';
 import { DEFAULT_ALERT_THRESHOLDS, TenantEntity } from './tenant.entity';
-import { isPrivateWebhookTarget } from './webhook-target';
+import { webhookUrlProblem } from './webhook-target';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -217,10 +217,14 @@ export class TenantsService {
     }
     if (input.alert_webhook_url !== undefined) {
       const url = input.alert_webhook_url;
-      if (url !== null && !this.allowPrivateWebhooks && isPrivateWebhookTarget(url)) {
+      const problem = url === null ? null : webhookUrlProblem(url, this.allowPrivateWebhooks);
+      if (problem !== null) {
+        const hint = this.allowPrivateWebhooks
+          ? ''
+          : ' (set ALERT_WEBHOOK_ALLOW_PRIVATE=true to allow private targets)';
         throw new GatewayError(
           'invalid_request',
-          'alert_webhook_url points to a private, loopback or link-local address; set ALERT_WEBHOOK_ALLOW_PRIVATE=true to allow it.',
+          `alert_webhook_url is refused: ${problem}${hint}.`,
           { param: 'alert_webhook_url' },
         );
       }
