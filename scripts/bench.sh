@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
 # npm run bench: gateway overhead against a zero-latency fake upstream, on loopback only.
-# Starts the shared kit's mock upstream, the built gateway (real Postgres/Redis, audit on), makes a
-# tenant, then runs the kit's load driver (wrk, CPU sampled from /proc) against the upstream
-# directly and through the gateway, interleaved over ROUNDS, and prints median tables.
+# Starts the shared kit's mock upstream and two built gateways on real Postgres/Redis with audit on
+# (one normal, one with admission replaced by a no-op through scripts/bench/admission-off.cjs, to
+# price admission), makes a tenant with every limit and a budget set, then runs the kit's load
+# driver (wrk; CPU sampled from /proc) against the upstream directly and through the gateway,
+# interleaved over ROUNDS, and prints median tables. Scenarios (all POST /v1/chat/completions):
+#   noadm   admission off, cache off (Cache-Control: no-store): auth, provider call, audit record
+#   bypass  as noadm with admission on: request + token limits and a budget reservation/settlement
+#   miss    admission on, a distinct body each request: cache lookup misses, provider call, store
+#   hit     admission on, the same body each time: answered from the cache
+# Env:
 #   BENCH_KIT   path of the bench kit (default ../shared/bench)
 #   LEVELS      concurrency levels (default "1 10 100"); DUR seconds per level (default 10)
-#   ROUNDS      interleaved rounds (default 3); SCENARIOS (default "bypass miss hit")
+#   ROUNDS      interleaved rounds (default 3); SCENARIOS (default "noadm bypass miss hit")
+#   NODE_PROF   extra node flags for the admission-on gateway, e.g. "--cpu-prof --cpu-prof-dir=run/prof"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 KIT=${BENCH_KIT:-$ROOT/../shared/bench}
 [ -f "$KIT/overhead.sh" ] || { echo "bench kit not found at $KIT (set BENCH_KIT)" >&2; exit 1; }
-LEVELS=${LEVELS:-"1 10 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3} SCENARIOS=${SCENARIOS:-"bypass miss hit"}
-MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080}
+LEVELS=${LEVELS:-"1 10 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3}
+SCENARIOS=${SCENARIOS:-"noadm bypass miss hit"}
+MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080} GW_OFF_PORT=${GW_OFF_PORT:-18082}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 bash scripts/ensure-services.sh
 [ -f dist/apps/gateway/src/main.js ] || npm run --silent build
 
 OUT_DIR=${OUT_DIR:-$ROOT/run/bench-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT_DIR"; export BENCH_OUT=$OUT_DIR/results.jsonl
+# The kit's driver with a body that changes every request (for the miss scenario).
+UKIT=$OUT_DIR/kit-unique
+rm -rf "$UKIT"; cp -r "$KIT" "$UKIT"; cat scripts/bench/unique-body.lua >> "$UKIT/lib/post.lua"
 DB=llmgw_bench_$$
 ADMIN=bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pids=()
@@ -29,28 +41,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
+wait_live() {
+  for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$1/health/live" >/dev/null && return 0; sleep 0.5; done
+  echo "gateway on :$1 did not start; see $OUT_DIR" >&2; exit 1
+}
+start_gateway() { # port log [node flags...]
+  local port=$1 log=$2; shift 2
+  PORT=$port HOST=127.0.0.1 ADMIN_API_KEY=$ADMIN DB_MIGRATE_ON_BOOT=true \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB REDIS_KEY_PREFIX="bench$$:" \
+    OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_API_KEY=sk-bench-0000 \
+    LOG_LEVEL=${GW_LOG_LEVEL:-info} node "$@" dist/apps/gateway/src/main.js > "$OUT_DIR/$log" 2>&1 &
+  pids+=("$!")
+  wait_live "$port"
+}
+
 PORT=$MOCK_PORT MOCK_QUIET=1 node "$KIT/mock-upstream.mjs" & MOCK=$!; pids+=("$MOCK")
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$DB\""
-PORT=$GW_PORT HOST=127.0.0.1 ADMIN_API_KEY=$ADMIN DB_MIGRATE_ON_BOOT=true \
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB REDIS_KEY_PREFIX="bench$$:" \
-  OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_API_KEY=sk-bench-0000 LOG_LEVEL=${GW_LOG_LEVEL:-info} \
-  node ${NODE_PROF:-} dist/apps/gateway/src/main.js > "$OUT_DIR/gateway.log" 2>&1 & GW=$!; pids+=("$GW")
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" >/dev/null && break; sleep 0.5; done
+# shellcheck disable=SC2086 # NODE_PROF holds several flags
+start_gateway "$GW_PORT" gateway.log ${NODE_PROF:-}; GW=${pids[-1]}
+start_gateway "$GW_OFF_PORT" gateway-noadm.log -r "$ROOT/scripts/bench/admission-off.cjs"; GW_OFF=${pids[-1]}
 KEY=$(curl -sf -X POST "http://127.0.0.1:$GW_PORT/api/v1/admin/tenants" -H "X-API-Key: $ADMIN" \
   -H 'Content-Type: application/json' \
-  -d '{"name":"bench","rate_limit":100000000,"monthly_budget":null}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).api_key')
+  -d '{"name":"bench","rate_limit":1000000,"tokens_per_minute":1000000000,"monthly_budget":900000}' |
+  node -pe 'JSON.parse(require("fs").readFileSync(0)).api_key')
 
+run() { # kit name url pid cache-control
+  "$1/overhead.sh" -u "$3" -n "$2" -p "$4" -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r" \
+    -H "X-API-Key: $KEY" -H "Cache-Control: $5"
+}
 for r in $(seq 1 "$ROUNDS"); do
   "$KIT/overhead.sh" -u "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -n direct -m "$MOCK" \
     -c "$LEVELS" -d "$DUR" -t "r$r"
   for s in $SCENARIOS; do
+    gw=http://127.0.0.1:$GW_PORT/v1/chat/completions
     case $s in
-      bypass) cc='Cache-Control: no-store' ;;   # auth + limits + budget + provider + audit, no cache
-      miss)   cc='Cache-Control: no-cache' ;;   # as bypass, plus storing the answer
-      hit)    cc='Cache-Control: max-age=0, private' ;;  # repeated body: answered from the cache
+      noadm)  run "$KIT" gateway-noadm "http://127.0.0.1:$GW_OFF_PORT/v1/chat/completions" "$GW_OFF" no-store ;;
+      bypass) run "$KIT" gateway-bypass "$gw" "$GW" no-store ;;
+      miss)   run "$UKIT" gateway-miss "$gw" "$GW" 'max-age=0, private' ;;
+      hit)    run "$KIT" gateway-hit "$gw" "$GW" 'max-age=0, private' ;;
+      *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
-    "$KIT/overhead.sh" -u "http://127.0.0.1:$GW_PORT/v1/chat/completions" -n "gateway-$s" -p "$GW" -m "$MOCK" \
-      -c "$LEVELS" -d "$DUR" -t "r$r" -H "X-API-Key: $KEY" -H "$cc"
   done
 done
 node "$KIT/summarize.mjs" "" "$BENCH_OUT" | tee "$OUT_DIR/summary.md"

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { PostgresUnavailableError } from './postgres-unavailable.error';
 import type { UtcMonth } from './utc-month';
 
@@ -58,22 +60,41 @@ const RESERVE_SQL = `WITH purge AS (
  */
 @Injectable()
 export class PostgresBudgetStore {
+  private readonly monthSpendReads = new Map<string, Promise<number>>();
+  /** Per tenant, the end of this instance's queue of fallback reservations. */
+  private readonly reserveQueues = new Map<string, Promise<void>>();
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** Spend recorded this month (units). */
-  async monthSpend(tenantId: string, month: UtcMonth): Promise<number> {
-    const rows = await this.withDeadline<Array<{ units: string }>>(
+  monthSpend(tenantId: string, month: UtcMonth): Promise<number> {
+    // Single flight per tenant and month: a burst of first requests after a Redis restart (or a
+    // tenant's first of the month) all ask at once; one query answers them all instead of
+    // queueing the burst on the pool past the deadline.
+    const key = `${tenantId}|${month.startMs}`;
+    const inFlight = this.monthSpendReads.get(key);
+    if (inFlight) return inFlight;
+    const read = this.withDeadline<Array<{ units: string }>>(
       'month spend',
       this.dataSource.query(MONTH_SPEND_SQL, [
         tenantId,
         new Date(month.startMs).toISOString(),
         new Date(month.endMs).toISOString(),
       ]),
-    );
-    return Number(rows[0]?.units ?? 0);
+    )
+      .then((rows) => Number(rows[0]?.units ?? 0))
+      .finally(() => this.monthSpendReads.delete(key));
+    this.monthSpendReads.set(key, read);
+    return read;
   }
 
-  /** Reserves `worst` if this month's spend + live reservations + worst ≤ budget, atomically. */
+  /**
+   * Reserves `worst` if this month's spend + live reservations + worst ≤ budget, atomically.
+   * Reservations of one tenant are serialized by an advisory lock across instances; within this
+   * instance they also queue in memory, one at a time per tenant, so a burst waits here instead of
+   * holding every pooled connection while it waits for the lock. A reservation whose deadline
+   * passed while queued is not sent at all (it would hold budget for a request already refused).
+   */
   reserve(
     tenantId: string,
     id: string,
@@ -82,10 +103,26 @@ export class PostgresBudgetStore {
     budgetUnits: number,
     ttlMs: number,
   ): Promise<PgReserveResult> {
-    return this.withDeadline(
-      'reserve',
-      this.reserveTx(tenantId, id, month, worstUnits, budgetUnits, ttlMs),
+    const deadlineAt = Date.now() + DEADLINE_MS;
+    const send = (): Promise<PgReserveResult> => {
+      if (Date.now() >= deadlineAt) {
+        return Promise.reject(
+          new PostgresUnavailableError('postgres reserve: deadline passed in queue'),
+        );
+      }
+      return this.reserveTx(tenantId, id, month, worstUnits, budgetUnits, ttlMs);
+    };
+    const previous = this.reserveQueues.get(tenantId);
+    const work = previous ? previous.then(send) : send();
+    const tail = work.then(
+      () => undefined,
+      () => undefined,
     );
+    this.reserveQueues.set(tenantId, tail);
+    void tail.then(() => {
+      if (this.reserveQueues.get(tenantId) === tail) this.reserveQueues.delete(tenantId);
+    });
+    return this.withDeadline('reserve', work);
   }
 
   /** A settled fallback reservation keeps its actual cost for a grace period; a release deletes it. */
@@ -147,6 +184,13 @@ export class PostgresBudgetStore {
     );
   }
 
+  /**
+   * One round trip: both statements go in one simple-protocol query, which Postgres runs as one
+   * implicit transaction (the advisory lock is held until it ends, and an error rolls it all back)
+   * while giving each statement its own snapshot. So the tenant's lock is held only for the
+   * statements' execution, never across a network round trip, and a burst of fallback
+   * reservations for one tenant queues for milliseconds, not round trips.
+   */
   private async reserveTx(
     tenantId: string,
     id: string,
@@ -155,39 +199,31 @@ export class PostgresBudgetStore {
     budgetUnits: number,
     ttlMs: number,
   ): Promise<PgReserveResult> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    try {
-      await qr.startTransaction();
-      try {
-        await qr.query(
-          `SELECT set_config('lock_timeout', $2, true), set_config('statement_timeout', $2, true),
-                  pg_advisory_xact_lock(hashtextextended($1, 0))`,
-          [`admission:${tenantId}`, String(DEADLINE_MS)],
-        );
-        const rows = (await qr.query(RESERVE_SQL, [
-          tenantId,
-          new Date(month.startMs).toISOString(),
-          new Date(month.endMs).toISOString(),
-          id,
-          worstUnits,
-          budgetUnits,
-          ttlMs / 1000,
-        ])) as Array<{ spent: string; held: string; inserted: number }>;
-        await qr.commitTransaction();
-        const row = rows[0];
-        return {
-          ok: row.inserted === 1,
-          spendUnits: Number(row.spent),
-          heldUnits: Number(row.held),
-        };
-      } catch (err) {
-        await qr.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
-    } finally {
-      await qr.release();
-    }
+    const lock = inlineParams(
+      `SELECT set_config('lock_timeout', $2, true), set_config('statement_timeout', $2, true),
+              pg_advisory_xact_lock(hashtextextended($1, 0))`,
+      [`admission:${tenantId}`, String(DEADLINE_MS)],
+    );
+    const reserve = inlineParams(RESERVE_SQL, [
+      tenantId,
+      new Date(month.startMs).toISOString(),
+      new Date(month.endMs).toISOString(),
+      id,
+      worstUnits,
+      budgetUnits,
+      ttlMs / 1000,
+    ]);
+    const results = (await this.pool().query(`${lock};\n${reserve}`)) as unknown as QueryResult[];
+    const row = results[results.length - 1].rows[0] as {
+      spent: string;
+      held: string;
+      inserted: number;
+    };
+    return { ok: row.inserted === 1, spendUnits: Number(row.spent), heldUnits: Number(row.held) };
+  }
+
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
   private withDeadline<T>(what: string, work: Promise<T>, ms = DEADLINE_MS): Promise<T> {
@@ -207,4 +243,21 @@ export class PostgresBudgetStore {
       })
       .finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * Replaces `$1…$9` with SQL literals, for the multi-statement simple query (which cannot carry
+ * bind parameters). Strings are escaped by pg's own `escapeLiteral`; numbers must be finite.
+ */
+export function inlineParams(sql: string, values: ReadonlyArray<string | number>): string {
+  if (values.length > 9) throw new Error('inlineParams supports at most 9 parameters');
+  return sql.replace(/\$([1-9])(?![0-9])/g, (_m, n: string) => {
+    const v = values[Number(n) - 1];
+    if (v === undefined) throw new Error(`no value for $${n}`);
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new Error(`parameter $${n} is not a finite number`);
+      return String(v);
+    }
+    return escapeLiteral(v);
+  });
 }
