@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   const log = new Logger('Main');
   log.log(`llm-gateway listening on http://${config.server.host}:${config.server.port}`);
 
+  // A stray rejection inside a client library (e.g. ioredis re-subscribing while a connection is
+  // being closed) must not take down a process serving other requests: log it and carry on.
+  process.on('unhandledRejection', (reason: unknown) => {
+    log.error({ err: reason }, 'unhandled promise rejection');
+  });
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
