@@ -1,31 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
 import { freePort } from '../support/process';
-
-/** This test's own redis-server: the shared one is never stopped. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-      let out = '';
-      probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      probe.on('exit', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return child;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { startRedis } from '../support/redis-process';
 
 describe('cache with Redis stopped (e2e)', () => {
   let redis: ChildProcess;

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShutdownService } from '@gateway/health';
 import { createTenant, startGateway, type TestGateway } from '../support/app';
 import { freePort } from '../support/process';
+import { startRedis, stopRedis, eventually } from '../support/redis-process';
 
 /**
  * The open operational routes on the real app: CONTRACT §3 shapes and states of /health,
@@ -12,50 +12,6 @@ import { freePort } from '../support/process';
  * are neither rate-limited nor audited.
  */
 jest.setTimeout(60_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-      let out = '';
-      probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      probe.on('exit', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return child;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(50);
-  }
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 describe('health routes (e2e)', () => {
   describe('with every dependency up', () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { CacheControls } from '@gateway/cache';
 import { GatewayError } from '@gateway/errors';
 import { freePort } from '../support/process';
@@ -6,37 +6,14 @@ import {
   answer,
   type CacheInstance,
   chat,
-  sleep,
   startCache,
   tenant,
   uniquePrefix,
   until,
 } from './cache.harness';
+import { startRedis } from '../support/redis-process';
 
 const DEFAULT: CacheControls = { lookup: true, store: true };
-
-/** A throwaway redis-server of this test's own: the shared one is never stopped. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-      let out = '';
-      probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      probe.on('exit', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return child;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(50);
-  }
-}
 
 async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

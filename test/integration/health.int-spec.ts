@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { ENTITIES } from '../../apps/gateway/src/entities';
 import { TEST_CATALOG } from '../support/catalog';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort } from '../support/process';
+import { startRedis, stopRedis, eventually } from '../support/redis-process';
 
 /**
  * The health lib on a real Postgres and Redis, without the rest of the gateway: the states of
@@ -77,49 +78,6 @@ async function boot(db: TestDatabase, env: Record<string, string> = {}): Promise
       await app.close();
     },
   };
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-      let out = '';
-      probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      probe.on('exit', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return child;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(50);
-  }
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-/** Polls until `check` passes (it throws until then), or rethrows its last failure. */
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
 }
 
 function getWith(

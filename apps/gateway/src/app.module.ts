@@ -14,17 +14,18 @@ import { ProvidersModule } from '@gateway/providers';
 import { RedisModule } from '@gateway/redis';
 import { TenancyModule } from '@gateway/tenancy';
 import { ENTITIES } from './entities';
+import type { Logger as PinoLogger } from 'pino';
 import { loggerOptions } from './logger.options';
 
 /** Composition only: every behaviour lives in a lib. */
 @Module({})
 export class AppModule {
-  static forRoot(config: GatewayConfig): DynamicModule {
+  static forRoot(config: GatewayConfig, logger: PinoLogger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerOptions(config)),
+        LoggerModule.forRoot(loggerOptions(logger)),
         ObservabilityModule,
         PersistenceModule.forRoot(ENTITIES),
         RedisModule,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Request } from 'express';
 import type { AdminContext, TenantContext } from './tenant-context';
 
@@ -64,6 +65,22 @@ export interface RequestContext {
 }
 
 const CONTEXT = Symbol.for('llm-gateway.request-context');
+
+/**
+ * The current request's context for code that has no `req` at hand (the logger's mixin puts the
+ * request id and tenant on every log line written while a request runs).
+ */
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Runs `fn` (the rest of the request's middleware chain) with `ctx` as the current context. */
+export function runInRequestContext(ctx: RequestContext, fn: () => void): void {
+  storage.run(ctx, fn);
+}
+
+/** The context of the request being handled, if any. */
+export function currentRequestContext(): RequestContext | undefined {
+  return storage.getStore();
+}
 
 type WithContext = Request & { [CONTEXT]?: RequestContext };
 

@@ -9,3 +9,4 @@ export {
 } from './redis-circuit-breaker';
 export { RedisUnavailableError } from './redis-unavailable.error';
 export { closeQuietly, withTimeout } from './close-quietly';
+export { lagAwareTimeout, COMMAND_TIMED_OUT } from './lag-aware-timeout';

@@ -1,3 +1,4 @@
+import { lagAwareTimeout } from './lag-aware-timeout';
 import type { Logger } from '@nestjs/common';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
@@ -6,6 +7,11 @@ export interface RedisCircuitBreakerOptions {
   readonly failureThreshold: number;
   /** While open, how often a PING checks whether Redis is back. */
   readonly probeIntervalMs: number;
+  /**
+   * Deadline of each command run through `execute` (lag-aware, see lagAwareTimeout); none when
+   * absent (the client's own timeout applies).
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 export type RedisAvailabilityListener = (available: boolean) => void;
@@ -80,7 +86,8 @@ export class RedisCircuitBreaker {
   async execute<T>(op: () => Promise<T>): Promise<T> {
     if (this.open) throw new RedisUnavailableError('Redis circuit is open', false);
     try {
-      const result = await op();
+      const timeout = this.options.commandTimeoutMs;
+      const result = await (timeout === undefined ? op() : lagAwareTimeout(op(), timeout));
       this.failures = 0;
       return result;
     } catch (err) {

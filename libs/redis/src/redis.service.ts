@@ -12,6 +12,11 @@ const BREAKER_FAILURE_THRESHOLD = 3;
 /** While the circuit is open, a PING this often: shared enforcement resumes well within 5 s. */
 const BREAKER_PROBE_INTERVAL_MS = 250;
 
+/** The client-level timeout behind the breaker's lag-aware one: never the one that decides. */
+function backstopTimeoutMs(commandTimeoutMs: number): number {
+  return Math.max(1_000, 10 * commandTimeoutMs);
+}
+
 /**
  * Owns the shared Redis connections. Tuned to fail fast (CONTRACT §7, issue 3): a bounded command
  * timeout and no offline queue, so a dead or frozen Redis costs a request at most
@@ -30,12 +35,20 @@ export class RedisService implements OnModuleDestroy {
   constructor(config: GatewayConfigService) {
     this.cfg = config.config.redis;
     this.keys = new RedisKeys(this.cfg.keyPrefix);
-    this.client = this.connect('main');
+    // Commands on the main connection go through the breaker, which enforces the command timeout
+    // lag-aware; the client's own timeout is only a backstop for direct calls.
+    this.client = this.connect(
+      'main',
+      false,
+      undefined,
+      backstopTimeoutMs(this.cfg.commandTimeoutMs),
+    );
     this.breaker = new RedisCircuitBreaker(
       () => this.client.ping(),
       {
         failureThreshold: BREAKER_FAILURE_THRESHOLD,
         probeIntervalMs: BREAKER_PROBE_INTERVAL_MS,
+        commandTimeoutMs: this.cfg.commandTimeoutMs,
       },
       this.logger,
     );
@@ -64,12 +77,17 @@ export class RedisService implements OnModuleDestroy {
   }
 
   /** A separate connection (e.g. another logical database for the response cache). */
-  connect(name: string, forSubscribe = false, db?: number): RedisClient {
+  connect(
+    name: string,
+    forSubscribe = false,
+    db?: number,
+    commandTimeoutMs = this.cfg.commandTimeoutMs,
+  ): RedisClient {
     const base: RedisOptions = {
       connectionName: `llm-gateway:${name}`,
       enableOfflineQueue: forSubscribe,
       maxRetriesPerRequest: forSubscribe ? null : 0,
-      commandTimeout: forSubscribe ? undefined : this.cfg.commandTimeoutMs,
+      commandTimeout: forSubscribe ? undefined : commandTimeoutMs,
       connectTimeout: 1_000,
       lazyConnect: false,
       // Reconnect quickly and forever: shared enforcement must resume within seconds of Redis returning.

@@ -1,9 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
-import { requestContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
-import { ApiKeyAuthenticator, type KeyResolution } from './api-key-authenticator.service';
-import { presentedKey } from './presented-key';
+import { ApiKeyAuthenticator } from './api-key-authenticator.service';
+import { authenticate } from './key-auth';
 
 /**
  * Tenant routes: the tenant comes from the key only (never a header or body). The context is set
@@ -15,29 +13,12 @@ export class TenantAuthGuard implements CanActivate {
   constructor(private readonly auth: ApiKeyAuthenticator) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const key = presentedKey(req);
-    if (key === null) throw invalidKey();
-    const resolution = this.auth.resolve(key);
-    return resolution instanceof Promise
-      ? resolution.then((r) => admitTenant(req, r))
-      : admitTenant(req, resolution);
+    return authenticate(this.auth, context, (ctx, r) => {
+      if (r.kind === 'admin') {
+        throw new GatewayError('wrong_key_scope', 'An admin key cannot call tenant routes.');
+      }
+      ctx.tenant = r.tenant;
+      if (r.disabled) throw new GatewayError('tenant_disabled', 'This tenant is disabled.');
+    });
   }
-}
-
-function admitTenant(req: Request, r: KeyResolution): boolean {
-  if (r.kind === 'invalid') throw invalidKey();
-  if (r.kind === 'admin') {
-    throw new GatewayError('wrong_key_scope', 'An admin key cannot call tenant routes.');
-  }
-  const ctx = requestContext(req);
-  ctx.tenant = r.tenant;
-  if (r.disabled) throw new GatewayError('tenant_disabled', 'This tenant is disabled.');
-  // Body-parser errors (plain objects with `type`) are mapped to 400/413 by the filter.
-  if (ctx.bodyError != null) throw ctx.bodyError as Error;
-  return true;
-}
-
-export function invalidKey(): GatewayError {
-  return new GatewayError('invalid_api_key', 'Missing or invalid API key.');
 }
