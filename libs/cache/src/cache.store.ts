@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { GatewayConfigService } from '@gateway/config';
-import { closeQuietly, type RedisClient, RedisService } from '@gateway/redis';
+import { closeQuietly, lagAwareTimeout, type RedisClient, RedisService } from '@gateway/redis';
 import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
 import type { CacheKey } from './cache.types';
 import { CoalesceWaiters, type LeaderSignal, type Waiter } from './coalesce-waiters';
@@ -68,6 +68,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   readonly maxWaitMs: number;
   /** The lock's lifetime without renewal: how fast a crashed leader is noticed. */
   readonly leaseMs: number;
+  private readonly timeoutMs: number;
 
   constructor(
     config: GatewayConfigService,
@@ -75,6 +76,9 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   ) {
     const { cache, redis: redisCfg } = config.config;
     this.maxWaitMs = cache.coalesceWaitMs;
+    // Request-path commands get the lag-aware timeout (timed()); the client's own is a backstop.
+    this.timeoutMs = redisCfg.commandTimeoutMs;
+    const backstopMs = Math.max(1_000, 10 * redisCfg.commandTimeoutMs);
     this.leaseMs = Math.min(10_000, Math.max(50, Math.round(cache.coalesceWaitMs / 4)));
     if (cache.redisUrl !== null) {
       // A dedicated cache server: same fail-fast tuning as RedisService's connections.
@@ -88,7 +92,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
         connectionName: 'llm-gateway:cache',
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
-        commandTimeout: redisCfg.commandTimeoutMs,
+        commandTimeout: backstopMs,
       });
       this.events = new Redis(cache.redisUrl, {
         ...base,
@@ -99,7 +103,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
         c.on('error', (err: Error) => this.warn('cache redis error', err));
       }
     } else {
-      this.client = redis.connect('cache', false, cache.redisDb);
+      this.client = redis.connect('cache', false, cache.redisDb, backstopMs);
       this.events = redis.connect('cache-events', true);
     }
     this.cluster = this.client instanceof Cluster;
@@ -160,27 +164,31 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     const keys = this.cluster
       ? [this.tenantGenKey(key)]
       : [this.tenantGenKey(key), this.globalGenKey];
-    return this.scripts.cacheLookupBuffer(
-      keys.length,
-      ...keys,
-      this.entryPrefix(key),
-      key.digest,
-      this.mirroredGlobalGen ?? '0',
+    return this.timed(
+      this.scripts.cacheLookupBuffer(
+        keys.length,
+        ...keys,
+        this.entryPrefix(key),
+        key.digest,
+        this.mirroredGlobalGen ?? '0',
+      ),
     );
   }
 
   async acquire(key: CacheKey, token: string, mode: AcquireMode): Promise<Acquired> {
     const keys = [this.tenantGenKey(key), this.lockKey(key)];
     if (!this.cluster) keys.push(this.globalGenKey);
-    const [state, entry, value] = await this.scripts.cacheAcquireBuffer(
-      keys.length,
-      ...keys,
-      this.entryPrefix(key),
-      key.digest,
-      this.mirroredGlobalGen ?? '0',
-      token,
-      this.leaseMs,
-      mode,
+    const [state, entry, value] = await this.timed(
+      this.scripts.cacheAcquireBuffer(
+        keys.length,
+        ...keys,
+        this.entryPrefix(key),
+        key.digest,
+        this.mirroredGlobalGen ?? '0',
+        token,
+        this.leaseMs,
+        mode,
+      ),
     );
     const s = state.toString();
     if (s === 'hit') return { state: 'hit', entry: entry.toString(), value };
@@ -199,36 +207,40 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   ): Promise<void> {
     const lock = this.lockKey(key);
     const signal: LeaderSignal = value === null ? 'fail' : 'ok';
-    await this.scripts.cacheFinish(
-      lock,
-      entry,
-      value ?? '',
-      ttlMs,
-      token,
-      this.doneChannel,
-      `${signal}\n${lock}`,
+    await this.timed(
+      this.scripts.cacheFinish(
+        lock,
+        entry,
+        value ?? '',
+        ttlMs,
+        token,
+        this.doneChannel,
+        `${signal}\n${lock}`,
+      ),
     );
   }
 
   /** Extends the leader's lease; false once the lock is no longer ours (or we are shutting down). */
   async renew(key: CacheKey, token: string): Promise<boolean> {
     if (this.closed) return false;
-    return (await this.scripts.cacheRenew(this.lockKey(key), token, this.leaseMs)) === 1;
+    return (
+      (await this.timed(this.scripts.cacheRenew(this.lockKey(key), token, this.leaseMs))) === 1
+    );
   }
 
   async poll(key: CacheKey, entry: string): Promise<Polled> {
-    const [state, value] = await this.scripts.cachePollBuffer(this.lockKey(key), entry);
+    const [state, value] = await this.timed(this.scripts.cachePollBuffer(this.lockKey(key), entry));
     const s = state.toString();
     if (s === 'hit') return { state: 'hit', value };
     return { state: s === 'wait' ? 'wait' : 'gone' };
   }
 
   async get(entry: string): Promise<Buffer | null> {
-    return this.client.getBuffer(entry);
+    return this.timed(this.client.getBuffer(entry));
   }
 
   async put(entry: string, value: Buffer, ttlMs: number): Promise<void> {
-    await this.client.set(entry, value, 'PX', ttlMs);
+    await this.timed(this.client.set(entry, value, 'PX', ttlMs));
   }
 
   /** Registers interest in the lock's outcome; null when the waiter registry is full. */
@@ -247,6 +259,11 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
       this.mirroredGlobalGen = String(gen);
       await this.client.publish(this.flushAllChannel, String(gen));
     }
+  }
+
+  /** A request-path command under the lag-aware timeout (libs/redis lagAwareTimeout). */
+  private timed<T>(command: Promise<T>): Promise<T> {
+    return lagAwareTimeout(command, this.timeoutMs);
   }
 
   /** Logs Redis trouble at most every 10 s: during an outage every request would otherwise log. */
