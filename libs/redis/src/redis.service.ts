@@ -9,6 +9,8 @@ export type RedisClient = Redis | Cluster;
 
 /** Availability failures in a row that open the circuit of the main connection. */
 const BREAKER_FAILURE_THRESHOLD = 3;
+/** At most one connection-error line per connection this often (a reconnect loop errors constantly). */
+const ERROR_LOG_INTERVAL_MS = 10_000;
 /** While the circuit is open, a PING this often: shared enforcement resumes well within 5 s. */
 const BREAKER_PROBE_INTERVAL_MS = 250;
 
@@ -102,7 +104,20 @@ export class RedisService implements OnModuleDestroy {
             slotsRefreshTimeout: 1_000,
           })
         : new Redis(this.cfg.url, db === undefined ? base : { ...base, db });
-    client.on('error', (err: Error) => this.logger.warn({ err: err.message, name }, 'redis error'));
+    // A reconnect loop errors every 50–500 ms per connection: log the first error, then at most one
+    // line per ERROR_LOG_INTERVAL_MS with how many were not logged.
+    let lastLoggedAt = 0;
+    let suppressed = 0;
+    client.on('error', (err: Error) => {
+      const now = Date.now();
+      if (now - lastLoggedAt < ERROR_LOG_INTERVAL_MS) {
+        suppressed += 1;
+        return;
+      }
+      this.logger.warn({ err: err.message, name, suppressed }, 'redis error');
+      lastLoggedAt = now;
+      suppressed = 0;
+    });
     return client;
   }
 
