@@ -77,11 +77,23 @@ for r in $(seq 1 "$ROUNDS"); do
     case $s in
       noadm)  run "$KIT" gateway-noadm "http://127.0.0.1:$GW_OFF_PORT/v1/chat/completions" "$GW_OFF" no-store ;;
       bypass) run "$KIT" gateway-bypass "$gw" "$GW" no-store ;;
-      miss)   run "$UKIT" gateway-miss "$gw" "$GW" 'max-age=0, private' ;;
+      miss)   # one level at a time, to read the cache's own Redis time per level from /metrics
+              for c in $LEVELS; do
+                before=$OUT_DIR/metrics-miss-r$r-c$c-before.txt after=$OUT_DIR/metrics-miss-r$r-c$c-after.txt
+                curl -sf "http://127.0.0.1:$GW_PORT/metrics" > "$before"
+                LEVELS=$c run "$UKIT" gateway-miss "$gw" "$GW" 'max-age=0, private'
+                curl -sf "http://127.0.0.1:$GW_PORT/metrics" > "$after"
+                node scripts/bench/histogram-quantiles.mjs "$before" "$after" \
+                  llm_gateway_cache_operation_duration_seconds operation |
+                  sed "s/^/round $r, c=$c: /" | tee -a "$OUT_DIR/cache-operations.txt"
+              done ;;
       hit)    run "$KIT" gateway-hit "$gw" "$GW" 'max-age=0, private' ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done
 done
 node "$KIT/summarize.mjs" "" "$BENCH_OUT" | tee "$OUT_DIR/summary.md"
+if [ -f "$OUT_DIR/cache-operations.txt" ]; then
+  echo; echo "cache lookup and lock time during the miss scenario (per round and level):"; cat "$OUT_DIR/cache-operations.txt"
+fi
 echo "results: $OUT_DIR" >&2

@@ -218,6 +218,13 @@ describe('response cache over HTTP (e2e, fake OpenAI upstream)', () => {
     expect(res.text).toMatch(/llm_gateway_cache_requests_total\{result="hit"\} [1-9]/);
     expect(res.text).toMatch(/llm_gateway_cache_requests_total\{result="miss"\} [1-9]/);
     expect(res.text).toMatch(/llm_gateway_cache_requests_total\{result="bypass"\} [1-9]/);
+    // The extension histogram times the lookups and the lock attempts of misses.
+    expect(res.text).toMatch(
+      /llm_gateway_cache_operation_duration_seconds_count\{operation="lookup"\} [1-9]/,
+    );
+    expect(res.text).toMatch(
+      /llm_gateway_cache_operation_duration_seconds_count\{operation="lock"\} [1-9]/,
+    );
   });
 
   it('documents both flush routes in the OpenAPI document', async () => {

@@ -59,8 +59,10 @@ export class CacheService {
     if (!this.store.available()) return this.count(BYPASS);
     if (ttlMs(tenant) <= 0) return this.count(MISS);
     let bytes: Buffer | null;
+    const started = process.hrtime.bigint();
     try {
       bytes = await this.store.lookup(key);
+      this.observe('lookup', started);
     } catch (err) {
       this.store.failed('cache lookup failed; bypassing', err);
       return this.count(BYPASS);
@@ -92,8 +94,10 @@ export class CacheService {
     const waiter = mode === 'join' ? this.store.watch(key) : null;
     const token = randomBytes(12).toString('base64url');
     let acquired;
+    const started = process.hrtime.bigint();
     try {
       acquired = await this.store.acquire(key, token, mode);
+      this.observe('lock', started);
     } catch (err) {
       waiter?.cancel();
       this.store.failed('cache lock failed; computing without coalescing', err);
@@ -113,6 +117,11 @@ export class CacheService {
       case 'solo':
         return this.computeAndStore(acquired.entry, ttl, compute);
     }
+  }
+
+  private observe(operation: 'lookup' | 'lock', started: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.cacheOperationDuration.observe({ operation }, seconds);
   }
 
   /** O(1): bumps the tenant's generation. Throws 503 when Redis cannot take it. */
