@@ -8,14 +8,14 @@ import {
   requestContextMiddleware,
 } from '@gateway/http';
 import { AppModule } from './app.module';
-import { createAccessLogger, createRootLogger } from './logger.options';
+import { createLoggers } from './logger.options';
 import { setupSwagger } from './swagger';
 
 /** Builds the app (not yet listening): shared by main.ts and the e2e tests. */
 export async function createGatewayApp(config: GatewayConfig): Promise<NestExpressApplication> {
-  const rootLogger = createRootLogger(config);
+  const loggers = createLoggers(config);
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, rootLogger),
+    AppModule.forRoot(config, loggers.root),
     {
       bodyParser: false,
       bufferLogs: true,
@@ -27,7 +27,7 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   app.disable('etag');
   // Order matters: the request context first, then the body (whose errors are deferred to auth).
   app.use(requestContextMiddleware);
-  if (config.logRequests) app.use(accessLogMiddleware(createAccessLogger(config)));
+  if (config.logRequests) app.use(accessLogMiddleware(loggers.access));
   app.use(deferredJsonMiddleware(config.server.maxBodyBytes));
   setupSwagger(app);
   return app;

@@ -21,33 +21,40 @@ export const REDACT_PATHS = [
   'headers["x-api-key"]',
 ];
 
-/**
- * The process's one pino logger. Lines written while a request runs carry its id (`req.id`) and,
- * once authenticated, its tenant, read from the request context when a line is written: nothing
- * is built per request unless something logs (pino-http's per-request child loggers cost about
- * 0.5 ms of CPU per request here; see docs/BENCHMARKS.md).
- */
-export function createRootLogger(config: GatewayConfig): Logger {
-  return pino({
-    level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    mixin: () => {
-      const ctx = currentRequestContext();
-      if (!ctx) return {};
-      return ctx.tenant
-        ? { req: { id: ctx.requestId }, tenant: ctx.tenant.tenantId }
-        : { req: { id: ctx.requestId } };
-    },
-  });
+export interface GatewayLoggers {
+  /**
+   * The process's logger. Lines written while a request runs carry its id (`req.id`) and, once
+   * authenticated, its tenant, read from the request context when a line is written: nothing is
+   * built per request unless something logs (pino-http's per-request child loggers cost about
+   * 0.5 ms of CPU per request here; see docs/BENCHMARKS.md).
+   */
+  readonly root: Logger;
+  /**
+   * The access-line logger: no redaction pass (the line is built from known-safe fields only —
+   * method, path without query, status, ids — and redacting every line cost more CPU than writing
+   * it).
+   */
+  readonly access: Logger;
 }
 
-/**
- * The access-line logger: no redaction pass (the line is built from known-safe fields only —
- * method, path without query, status, ids — and redacting every line cost more CPU than writing
- * it), same level and output as the root logger.
- */
-export function createAccessLogger(config: GatewayConfig): Logger {
-  return pino({ level: config.logLevel });
+/** Both loggers write through one stdout stream (pino's default kind), so lines never interleave. */
+export function createLoggers(config: GatewayConfig): GatewayLoggers {
+  const stream = pino.destination();
+  const root = pino(
+    {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin: () => {
+        const ctx = currentRequestContext();
+        if (!ctx) return {};
+        return ctx.tenant
+          ? { req: { id: ctx.requestId }, tenant: ctx.tenant.tenantId }
+          : { req: { id: ctx.requestId } };
+      },
+    },
+    stream,
+  );
+  return { root, access: pino({ level: config.logLevel }, stream) };
 }
 
 /**

@@ -1,7 +1,13 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { GatewayConfigService } from '@gateway/config';
-import { closeQuietly, lagAwareTimeout, type RedisClient, RedisService } from '@gateway/redis';
+import {
+  backstopTimeoutMs,
+  closeQuietly,
+  lagAwareTimeout,
+  type RedisClient,
+  RedisService,
+} from '@gateway/redis';
 import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
 import type { CacheKey } from './cache.types';
 import { CoalesceWaiters, type LeaderSignal, type Waiter } from './coalesce-waiters';
@@ -78,7 +84,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     this.maxWaitMs = cache.coalesceWaitMs;
     // Request-path commands get the lag-aware timeout (timed()); the client's own is a backstop.
     this.timeoutMs = redisCfg.commandTimeoutMs;
-    const backstopMs = Math.max(1_000, 10 * redisCfg.commandTimeoutMs);
+    const backstopMs = backstopTimeoutMs(redisCfg.commandTimeoutMs);
     this.leaseMs = Math.min(10_000, Math.max(50, Math.round(cache.coalesceWaitMs / 4)));
     if (cache.redisUrl !== null) {
       // A dedicated cache server: same fail-fast tuning as RedisService's connections.

@@ -1,5 +1,5 @@
 export { RedisKeys } from './redis-keys';
-export { RedisService, type RedisClient } from './redis.service';
+export { backstopTimeoutMs, RedisService, type RedisClient } from './redis.service';
 export { RedisModule } from './redis.module';
 export {
   RedisCircuitBreaker,

@@ -1,5 +1,5 @@
-import { lagAwareTimeout } from './lag-aware-timeout';
 import type { Logger } from '@nestjs/common';
+import { lagAwareTimeout } from './lag-aware-timeout';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
 export interface RedisCircuitBreakerOptions {
@@ -8,8 +8,8 @@ export interface RedisCircuitBreakerOptions {
   /** While open, how often a PING checks whether Redis is back. */
   readonly probeIntervalMs: number;
   /**
-   * Deadline of each command run through `execute` (lag-aware, see lagAwareTimeout); none when
-   * absent (the client's own timeout applies).
+   * Deadline of each command run through `execute` and of each probe (lag-aware, see
+   * lagAwareTimeout); none when absent (the client's own timeout applies).
    */
   readonly commandTimeoutMs?: number;
 }
@@ -86,8 +86,7 @@ export class RedisCircuitBreaker {
   async execute<T>(op: () => Promise<T>): Promise<T> {
     if (this.open) throw new RedisUnavailableError('Redis circuit is open', false);
     try {
-      const timeout = this.options.commandTimeoutMs;
-      const result = await (timeout === undefined ? op() : lagAwareTimeout(op(), timeout));
+      const result = await this.withTimeout(op);
       this.failures = 0;
       return result;
     } catch (err) {
@@ -126,10 +125,15 @@ export class RedisCircuitBreaker {
     this.listeners.clear();
   }
 
+  private withTimeout<T>(op: () => Promise<T>): Promise<T> {
+    const timeout = this.options.commandTimeoutMs;
+    return timeout === undefined ? op() : lagAwareTimeout(op(), timeout);
+  }
+
   private runProbe(): void {
     if (this.probing || !this.open || this.stopped) return;
     this.probing = true;
-    this.probe()
+    this.withTimeout(this.probe)
       .then(() => this.close())
       .catch(() => undefined)
       .finally(() => {

@@ -14,8 +14,11 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 /** While the circuit is open, a PING this often: shared enforcement resumes well within 5 s. */
 const BREAKER_PROBE_INTERVAL_MS = 250;
 
-/** The client-level timeout behind the breaker's lag-aware one: never the one that decides. */
-function backstopTimeoutMs(commandTimeoutMs: number): number {
+/**
+ * The client-level timeout of a connection whose request-path commands run under the lag-aware
+ * timeout: a backstop for anything else, never the one that decides.
+ */
+export function backstopTimeoutMs(commandTimeoutMs: number): number {
   return Math.max(1_000, 10 * commandTimeoutMs);
 }
 
