@@ -93,6 +93,48 @@ describe('completions (e2e, mock provider)', () => {
     ).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 
+  it('answers the same through the fast route and through Express', async () => {
+    const t = await createTenant(gw, { rate_limit: 100 });
+    const call = (path: string) =>
+      gw.http().post(path).set('X-API-Key', t.api_key).set('Cache-Control', 'no-store').send(body);
+    const shape = (res: Awaited<ReturnType<typeof call>>) => ({
+      status: res.status,
+      contentType: res.headers['content-type'],
+      headers: Object.keys(res.headers)
+        .filter((h) => h.startsWith('x-') || h === 'cache-control')
+        .sort(),
+      cacheControl: res.headers['cache-control'],
+      xCache: res.headers['x-cache'],
+      keys: Object.keys(res.body as object).sort(),
+      content: (res.body as { choices?: Array<{ message: unknown }> }).choices?.[0]?.message,
+    });
+    for (const [fast, general] of [
+      ['/v1/chat/completions', '/v1/chat/completions/'],
+      ['/api/v1/chat/completions', '/api/v1/chat/completions/'],
+      ['/api/v1/completions', '/api/v1/completions/'],
+    ]) {
+      const a = await call(fast);
+      const b = await call(general);
+      expect(a.status).toBe(200);
+      expect(shape(a)).toEqual(shape(b));
+      expect(a.headers['x-request-id']).toBe(
+        (a.body as { request_id?: string }).request_id ?? a.headers['x-request-id'],
+      );
+    }
+    // Six requests, six records, each under its own path.
+    const records = await auditOf(gw, t.tenant_id);
+    expect(records.map((r) => r.endpoint).sort()).toEqual(
+      [
+        '/api/v1/chat/completions',
+        '/api/v1/chat/completions/',
+        '/api/v1/completions',
+        '/api/v1/completions/',
+        '/v1/chat/completions',
+        '/v1/chat/completions/',
+      ].sort(),
+    );
+  });
+
   it('serves the OpenAI format at /api/v1/chat/completions too', async () => {
     const res = await gw
       .http()
@@ -206,9 +248,19 @@ describe('completions (e2e, mock provider)', () => {
       ],
     ];
 
-    it.each(cases)('%s', async (_name, send, status, code, param) => {
+    // Plain JSON POSTs to the exact path take the fast route (libs/http installFastRoutes); the
+    // trailing-slash spelling of the same route goes through Express and Nest. Both must agree.
+    const paths = [
+      ['fast route', '/api/v1/completions'],
+      ['Express path', '/api/v1/completions/'],
+    ];
+    const matrix = paths.flatMap(([via, path]) =>
+      cases.map(([name, ...rest]) => [`${name} (${via})`, path, ...rest] as const),
+    );
+
+    it.each(matrix)('%s', async (_name, path, send, status, code, param) => {
       const t = await createTenant(gw, { rate_limit: 5 });
-      const res = await send(gw.http().post('/api/v1/completions').set('X-API-Key', t.api_key));
+      const res = await send(gw.http().post(path).set('X-API-Key', t.api_key));
       expect(res.status).toBe(status);
       expect(res.body.error).toMatchObject({
         code,

@@ -2,9 +2,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { GatewayConfig } from '@gateway/config';
+import { CompletionsFront } from '@gateway/completions';
 import {
   accessLogMiddleware,
   deferredJsonMiddleware,
+  installFastRoutes,
   requestContextMiddleware,
 } from '@gateway/http';
 import { AppModule } from './app.module';
@@ -25,10 +27,17 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.disable('etag');
+  const accessLog = config.logRequests ? accessLogMiddleware(loggers.access) : null;
   // Order matters: the request context first, then the body (whose errors are deferred to auth).
   app.use(requestContextMiddleware);
-  if (config.logRequests) app.use(accessLogMiddleware(loggers.access));
+  if (accessLog) app.use(accessLog);
   app.use(deferredJsonMiddleware(config.server.maxBodyBytes));
   setupSwagger(app);
+  // The completion routes' plain JSON requests skip Express and Nest's pipeline (libs/http).
+  installFastRoutes(app.getHttpServer(), {
+    routes: app.get(CompletionsFront).routes(),
+    maxBodyBytes: config.server.maxBodyBytes,
+    accessLog,
+  });
   return app;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { maybeRequestContext } from '@gateway/context';
 import { ErrorObserver, type MappedError } from '@gateway/errors';
 import { RequestRecorder } from './request-recorder.service';
@@ -15,7 +15,7 @@ export class AuditErrorObserver extends ErrorObserver {
     super();
   }
 
-  async onError(req: Request, error: MappedError): Promise<void> {
+  async onError(req: IncomingMessage, error: MappedError): Promise<void> {
     const ctx = maybeRequestContext(req);
     const tenant = ctx?.tenant;
     if (!ctx || !tenant) return;

@@ -31,6 +31,6 @@ import { UsageController } from './usage.controller';
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
     { provide: ErrorObserver, useClass: AuditErrorObserver },
   ],
-  exports: [AuditService, AuditWriter, ErrorObserver],
+  exports: [AuditService, AuditWriter, RequestRecorder, ErrorObserver],
 })
 export class AuditModule {}

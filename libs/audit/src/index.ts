@@ -1,6 +1,7 @@
 export { AuditModule } from './audit.module';
 export { AuditService } from './audit.service';
 export { AuditWriter } from './audit-writer.service';
+export { RequestRecorder } from './request-recorder.service';
 export { AuditInterceptor } from './audit.interceptor';
 export { AuditErrorObserver } from './audit-error.observer';
 export { RecordSink } from './record-sink';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { AdminContext, TenantContext } from './tenant-context';
 
 export type Outcome =
@@ -42,7 +42,7 @@ export interface AuditDraft {
   outcome: Outcome | null;
 }
 
-/** Per-request state, attached to the Express request once by the request-id middleware. */
+/** Per-request state, attached to the request once by the request-context middleware. */
 export interface RequestContext {
   readonly requestId: string;
   /** process.hrtime.bigint() when the request arrived. */
@@ -82,7 +82,7 @@ export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }
 
-type WithContext = Request & { [CONTEXT]?: RequestContext };
+type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
 export function newAuditDraft(): AuditDraft {
   return {
@@ -100,14 +100,19 @@ export function newAuditDraft(): AuditDraft {
   };
 }
 
-export function attachRequestContext(req: Request, requestId: string): RequestContext {
+/** `endpoint` is the request's path without the query string (the record's default route label). */
+export function attachRequestContext(
+  req: IncomingMessage,
+  requestId: string,
+  endpoint: string,
+): RequestContext {
   const ctx: RequestContext = {
     requestId,
     startedAt: process.hrtime.bigint(),
     receivedAt: new Date(),
     tenant: null,
     admin: null,
-    endpoint: req.path,
+    endpoint,
     audit: newAuditDraft(),
     upstreamNs: 0n,
     bodyError: undefined,
@@ -118,12 +123,12 @@ export function attachRequestContext(req: Request, requestId: string): RequestCo
 }
 
 /** The context of a request; throws if the request-id middleware did not run (a wiring bug). */
-export function requestContext(req: Request): RequestContext {
+export function requestContext(req: IncomingMessage): RequestContext {
   const ctx = (req as WithContext)[CONTEXT];
   if (!ctx) throw new Error('request context missing: RequestIdMiddleware must run first');
   return ctx;
 }
 
-export function maybeRequestContext(req: Request): RequestContext | undefined {
+export function maybeRequestContext(req: IncomingMessage): RequestContext | undefined {
   return (req as WithContext)[CONTEXT];
 }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { MappedError } from './error-mapping';
 
 /**
@@ -6,5 +6,5 @@ import type { MappedError } from './error-mapping';
  * durable before its response is sent. Provided by the audit lib; absent in apps without one.
  */
 export abstract class ErrorObserver {
-  abstract onError(req: Request, error: MappedError): Promise<void>;
+  abstract onError(req: IncomingMessage, error: MappedError): Promise<void>;
 }

@@ -3,3 +3,4 @@ export { GatewayError, type GatewayErrorOptions } from './gateway.error';
 export { mapError, type MappedError } from './error-mapping';
 export { ErrorObserver } from './error-observer';
 export { GatewayExceptionFilter } from './gateway-exception.filter';
+export { answerError, sendJson } from './error-response';

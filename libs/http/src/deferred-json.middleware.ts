@@ -2,11 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { maybeRequestContext } from '@gateway/context';
-
-class InvalidEncodingError extends Error {
-  readonly type = 'encoding.unsupported';
-  readonly status = 400;
-}
+import { BodyError } from './json-body';
 
 /**
  * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES) are deferred: the
@@ -20,7 +16,7 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
     strict: true,
     // Reject invalid UTF-8 instead of letting the decoder replace it with U+FFFD.
     verify: (_req, _res, buf) => {
-      if (!isUtf8(buf)) throw new InvalidEncodingError('body is not valid UTF-8');
+      if (!isUtf8(buf)) throw new BodyError('encoding.unsupported', 400, 'body is not valid UTF-8');
     },
   });
   return (req: Request, res: Response, next: NextFunction) => {

@@ -1,3 +1,5 @@
-export { requestContextMiddleware } from './request-context.middleware';
+export { requestContextMiddleware, pathOf } from './request-context.middleware';
 export { deferredJsonMiddleware } from './deferred-json.middleware';
 export { accessLogMiddleware } from './access-log.middleware';
+export { BodyError, isPlainJsonBody, readJsonBody } from './json-body';
+export { installFastRoutes, type FastRouteHandler, type FastRoutesOptions } from './fast-routes';

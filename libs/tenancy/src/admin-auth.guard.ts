@@ -1,4 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
 import { GatewayError } from '@gateway/errors';
 import { ApiKeyAuthenticator } from './api-key-authenticator.service';
 import { authenticate } from './key-auth';
@@ -9,7 +10,7 @@ export class AdminAuthGuard implements CanActivate {
   constructor(private readonly auth: ApiKeyAuthenticator) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    return authenticate(this.auth, context, (ctx, r) => {
+    return authenticate(this.auth, context.switchToHttp().getRequest<Request>(), (ctx, r) => {
       // A tenant key here is refused without setting ctx.tenant: admin calls are not in the audit log.
       if (r.kind === 'tenant') {
         throw new GatewayError('wrong_key_scope', 'A tenant key cannot call admin routes.');

@@ -1,5 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { type RequestContext, requestContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import type { ApiKeyAuthenticator, KeyResolution } from './api-key-authenticator.service';
@@ -9,19 +8,23 @@ export function invalidKey(): GatewayError {
   return new GatewayError('invalid_api_key', 'Missing or invalid API key.');
 }
 
+export type KeyAdmission = (
+  ctx: RequestContext,
+  resolution: Exclude<KeyResolution, { kind: 'invalid' }>,
+) => void;
+
 /**
- * The part both guards share: resolve the presented key (synchronously when it is warm), refuse
- * a missing or unknown one, let `admit` check the scope and fill the context, and only then
- * raise a deferred body-parser error, so a malformed request is refused (and audited) under the
- * identity it authenticated as. Body-parser errors (plain objects with `type`) are mapped to
- * 400/413 by the exception filter.
+ * The part every authenticated route shares (both guards and the fast routes): resolve the
+ * presented key (synchronously when it is warm), refuse a missing or unknown one, let `admit`
+ * check the scope and fill the context, and only then raise a deferred body error, so a malformed
+ * request is refused (and audited) under the identity it authenticated as. Body errors (objects
+ * with `type`) are mapped to 400/413 by the error mapping.
  */
 export function authenticate(
   auth: ApiKeyAuthenticator,
-  context: ExecutionContext,
-  admit: (ctx: RequestContext, resolution: Exclude<KeyResolution, { kind: 'invalid' }>) => void,
+  req: IncomingMessage,
+  admit: KeyAdmission,
 ): boolean | Promise<boolean> {
-  const req = context.switchToHttp().getRequest<Request>();
   const key = presentedKey(req);
   if (key === null) throw invalidKey();
   const finish = (r: KeyResolution): boolean => {
@@ -34,3 +37,12 @@ export function authenticate(
   const resolution = auth.resolve(key);
   return resolution instanceof Promise ? resolution.then(finish) : finish(resolution);
 }
+
+/** Tenant routes: sets the tenant (so even a refusal is audited under it), then refuses admin keys and disabled tenants. */
+export const admitTenant: KeyAdmission = (ctx, r) => {
+  if (r.kind === 'admin') {
+    throw new GatewayError('wrong_key_scope', 'An admin key cannot call tenant routes.');
+  }
+  ctx.tenant = r.tenant;
+  if (r.disabled) throw new GatewayError('tenant_disabled', 'This tenant is disabled.');
+};

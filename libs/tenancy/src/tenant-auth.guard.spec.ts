@@ -24,7 +24,7 @@ const authenticator = {
 
 function request(headers: Record<string, string>): Request {
   const req = { headers, path: '/x' } as unknown as Request;
-  attachRequestContext(req, 'req-1');
+  attachRequestContext(req, 'req-1', '/x');
   return req;
 }
 

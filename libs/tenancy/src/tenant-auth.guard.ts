@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { GatewayError } from '@gateway/errors';
+import type { Request } from 'express';
 import { ApiKeyAuthenticator } from './api-key-authenticator.service';
-import { authenticate } from './key-auth';
+import { admitTenant, authenticate } from './key-auth';
 
 /**
  * Tenant routes: the tenant comes from the key only (never a header or body). The context is set
@@ -13,12 +13,6 @@ export class TenantAuthGuard implements CanActivate {
   constructor(private readonly auth: ApiKeyAuthenticator) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    return authenticate(this.auth, context, (ctx, r) => {
-      if (r.kind === 'admin') {
-        throw new GatewayError('wrong_key_scope', 'An admin key cannot call tenant routes.');
-      }
-      ctx.tenant = r.tenant;
-      if (r.disabled) throw new GatewayError('tenant_disabled', 'This tenant is disabled.');
-    });
+    return authenticate(this.auth, context.switchToHttp().getRequest<Request>(), admitTenant);
   }
 }

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable, Logger } from '@nestjs/common';
+import { RequestRecorder } from '@gateway/audit';
+import { GatewayConfigService } from '@gateway/config';
+import { requestContext } from '@gateway/context';
+import { answerError, ErrorObserver, sendJson } from '@gateway/errors';
+import { type FastRouteHandler, readJsonBody } from '@gateway/http';
+import { admitTenant, ApiKeyAuthenticator, authenticate } from '@gateway/tenancy';
+import { type CompletionFormat, CompletionsEndpoint } from './completions.endpoint';
+
+/**
+ * The completion routes as fast routes (`installFastRoutes`): the same steps the Nest path takes
+ * for them — body, tenant authentication (body errors raised after it, so they are audited under
+ * the tenant), CompletionsEndpoint, the record committed before the answer, errors through
+ * `answerError` — as plain calls on the Node request, without Express's router and Nest's
+ * guard/interceptor/filter machinery.
+ */
+@Injectable()
+export class CompletionsFront {
+  private readonly logger = new Logger('Errors');
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    private readonly auth: ApiKeyAuthenticator,
+    private readonly endpoint: CompletionsEndpoint,
+    private readonly recorder: RequestRecorder,
+    private readonly observer: ErrorObserver,
+    config: GatewayConfigService,
+  ) {
+    this.maxBodyBytes = config.config.server.maxBodyBytes;
+  }
+
+  /** Path → handler, for `installFastRoutes`. */
+  routes(): ReadonlyMap<string, FastRouteHandler> {
+    const gateway: FastRouteHandler = (req, res) => void this.serve('gateway', req, res);
+    const chat: FastRouteHandler = (req, res) => void this.serve('chat', req, res);
+    return new Map([
+      ['/api/v1/completions', gateway],
+      ['/v1/chat/completions', chat],
+      ['/api/v1/chat/completions', chat],
+    ]);
+  }
+
+  private async serve(
+    format: CompletionFormat,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const ctx = requestContext(req);
+    try {
+      let body: unknown;
+      try {
+        body = await readJsonBody(req, this.maxBodyBytes);
+      } catch (err) {
+        ctx.bodyError = err;
+      }
+      const authenticated = authenticate(this.auth, req, admitTenant);
+      if (authenticated !== true) await authenticated;
+      const tenant = ctx.tenant;
+      if (!tenant) throw new Error('authenticated tenant request without a tenant');
+      const cacheControl = req.headers['cache-control'];
+      const out = await this.endpoint.handle(format, tenant, ctx, body, cacheControl, res);
+      await this.recorder.recordSuccess(ctx, tenant, 200);
+      sendJson(res, 200, out);
+    } catch (err) {
+      await answerError(err, req, res, this.observer, this.logger).catch((e: unknown) => {
+        this.logger.error({ err: e, requestId: ctx.requestId }, 'error answer failed');
+        if (!res.headersSent) res.destroy();
+      });
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { isPlainJsonBody } from './json-body';
+import { pathOf, requestContextMiddleware } from './request-context.middleware';
+
+/** Serves one request end to end; it must answer every request it is given, errors included. */
+export type FastRouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface FastRoutesOptions {
+  /** `POST` path → handler. Exact, case-sensitive paths; no trailing slash. */
+  readonly routes: ReadonlyMap<string, FastRouteHandler>;
+  /** Bodies larger than this take the general path (which answers 413). */
+  readonly maxBodyBytes: number;
+  /** The access-line middleware, when request logging is on. */
+  readonly accessLog:
+    ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | null;
+}
+
+/**
+ * Puts a few hot routes in front of the Express app on the Node server, so their requests skip
+ * Express's router, body-parser and Nest's guard/interceptor/rxjs pipeline (together about 0.3 ms
+ * of CPU per request on the bench machine; docs/BENCHMARKS.md). Only requests those handlers read
+ * exactly as the general path would are taken: `POST` to one of the paths, with a plain JSON body
+ * (`isPlainJsonBody`). Every other request — other methods, a query-less path variant such as a
+ * trailing slash or other letter case, compressed, chunked or oversized bodies — goes to Express
+ * unchanged, and meets the same routes there through Nest. Taken requests get the same request
+ * context and access line as the Express chain.
+ */
+export function installFastRoutes(server: Server, options: FastRoutesOptions): void {
+  const listeners = server.listeners('request');
+  if (listeners.length !== 1) {
+    throw new Error(`expected one request listener (the Express app), found ${listeners.length}`);
+  }
+  const general = listeners[0] as RequestListener;
+  const { routes, maxBodyBytes, accessLog } = options;
+  server.removeListener('request', general);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const handler = req.method === 'POST' ? routes.get(pathOf(req.url)) : undefined;
+    if (handler === undefined || !isPlainJsonBody(req, maxBodyBytes)) {
+      general(req, res);
+      return;
+    }
+    requestContextMiddleware(req, res, () => {
+      if (accessLog) accessLog(req, res, () => handler(req, res));
+      else handler(req, res);
+    });
+  });
+}

@@ -1,0 +1,92 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Why a request body could not be used. `type` uses body-parser's vocabulary
+ * (`entity.parse.failed`, `encoding.unsupported`, ...), so both body readers' failures go through
+ * the same mapping to CONTRACT §4 (400 / 413).
+ */
+export class BodyError extends Error {
+  constructor(
+    readonly type: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset=(?:"utf-8"|utf-8)[ \t]*)?$/i;
+
+/**
+ * True when a request's body is plain JSON that `readJsonBody` reads exactly as the Express chain
+ * would: `Content-Type: application/json` (UTF-8 or no charset), a `Content-Length` within the
+ * limit, no `Content-Encoding` or `Transfer-Encoding`. Anything else (compressed or chunked bodies,
+ * other media types, oversized bodies) takes the general path.
+ */
+export function isPlainJsonBody(req: IncomingMessage, maxBytes: number): boolean {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return false;
+  const encoding = h['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
+  const type = h['content-type'];
+  if (type === undefined || !JSON_MEDIA_TYPE.test(type)) return false;
+  const length = h['content-length'];
+  if (length === undefined || !/^\d{1,15}$/.test(length)) return false;
+  return Number(length) <= maxBytes;
+}
+
+/**
+ * Reads a body `isPlainJsonBody` accepted and parses it like body-parser's strict JSON reader:
+ * empty → `{}`; a UTF-8 byte order mark is skipped; invalid UTF-8, a first character other than
+ * `{` or `[`, or invalid JSON reject with a `BodyError`.
+ */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const fail = (err: BodyError) => {
+      if (done) return;
+      done = true;
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        // The declared length lied; stop buffering (the rest is discarded with the socket).
+        req.pause();
+        fail(new BodyError('entity.too.large', 413, 'request entity too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('aborted', () => fail(new BodyError('request.aborted', 400, 'request aborted')));
+    req.once('error', () => fail(new BodyError('request.aborted', 400, 'request aborted')));
+    req.once('end', () => {
+      if (done) return;
+      done = true;
+      try {
+        resolve(parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+      } catch (err) {
+        reject(
+          err instanceof BodyError
+            ? err
+            : new BodyError('entity.parse.failed', 400, 'invalid JSON'),
+        );
+      }
+    });
+  });
+}
+
+function parseJson(buf: Buffer): unknown {
+  if (!isUtf8(buf)) throw new BodyError('encoding.unsupported', 400, 'body is not valid UTF-8');
+  let text = buf.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return {};
+  const first = /^[ \t\n\r]*(.)/.exec(text)?.[1];
+  if (first !== '{' && first !== '[') {
+    throw new BodyError('entity.parse.failed', 400, 'JSON body must be an object or an array');
+  }
+  return JSON.parse(text) as unknown;
+}
