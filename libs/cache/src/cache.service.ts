@@ -44,6 +44,16 @@ export class CacheService {
     return parseCacheControl(cacheControlHeader);
   }
 
+  /** False when the controls neither read nor write the cache: no key is needed at all. */
+  engages(controls: CacheControls): boolean {
+    return controls.lookup || controls.store;
+  }
+
+  /** The lookup result of a request that does not engage the cache (counted as a bypass). */
+  bypass(): CacheLookup {
+    return this.count(BYPASS);
+  }
+
   key(tenant: TenantContext, modelAlias: string, request: ChatRequest): CacheKey {
     return this.keys.build(tenant, modelAlias, request);
   }

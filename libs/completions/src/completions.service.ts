@@ -73,8 +73,10 @@ export class CompletionsService {
     }
 
     const controls = this.cache.controls(cacheControl);
-    const key = this.cache.key(tenant, model.alias, request);
-    const lookup: CacheLookup = await this.cache.lookup(tenant, key, controls);
+    // `no-store` requests (which also skip the lookup) need no key: it is not built for them.
+    const key = this.cache.engages(controls) ? this.cache.key(tenant, model.alias, request) : null;
+    const lookup: CacheLookup =
+      key === null ? this.cache.bypass() : await this.cache.lookup(tenant, key, controls);
 
     if (lookup.status === 'hit') {
       const ticket = await this.admission.admit(tenant, null);
@@ -91,27 +93,31 @@ export class CompletionsService {
     });
     setHeaders(ticket.headers);
 
+    const compute = async (): Promise<CachedAnswer> => {
+      const { result, route, upstreamNs } = await this.providers.complete(
+        tenant,
+        model,
+        request,
+        ctx.audit,
+        signal,
+      );
+      ctx.upstreamNs += upstreamNs;
+      return {
+        content: result.content,
+        finishReason: result.finishReason,
+        promptTokens: result.promptTokens,
+        completionTokens: result.completionTokens,
+        provider: route.provider,
+        providerModel: result.providerModel,
+        costUnits: costUnits(route.price, result),
+      };
+    };
     let shared: { answer: CachedAnswer; leader: boolean };
     try {
-      shared = await this.cache.coalesce(tenant, key, controls, async () => {
-        const { result, route, upstreamNs } = await this.providers.complete(
-          tenant,
-          model,
-          request,
-          ctx.audit,
-          signal,
-        );
-        ctx.upstreamNs += upstreamNs;
-        return {
-          content: result.content,
-          finishReason: result.finishReason,
-          promptTokens: result.promptTokens,
-          completionTokens: result.completionTokens,
-          provider: route.provider,
-          providerModel: result.providerModel,
-          costUnits: costUnits(route.price, result),
-        };
-      });
+      shared =
+        key === null
+          ? { answer: await compute(), leader: true }
+          : await this.cache.coalesce(tenant, key, controls, compute);
     } catch (err) {
       // Nothing was spent that we know of: release the whole reservation.
       ctx.pending.push(this.admission.settle(tenant, ticket, null));
