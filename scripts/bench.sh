@@ -9,19 +9,26 @@
 #   bypass  as noadm with admission on: request + token limits and a budget reservation/settlement
 #   miss    admission on, a distinct body each request: cache lookup misses, provider call, store
 #   hit     admission on, the same body each time: answered from the cache
+#   base-node, base-nest   floors measured in the same sitting: a bare node:http + undici
+#           passthrough and a bare NestJS passthrough (scripts/bench/baselines/), no auth or records
+# The direct, noadm and bypass targets also run open loop at fixed RATES (added p50 below
+# saturation; closed loop at c=10 saturates the one pinned core, so its p50 is mostly queueing).
 # Env:
 #   BENCH_KIT   path of the bench kit (default ../shared/bench)
-#   LEVELS      concurrency levels (default "1 10 100"); DUR seconds per level (default 10)
-#   ROUNDS      interleaved rounds (default 3); SCENARIOS (default "noadm bypass miss hit")
+#   LEVELS      concurrency levels (default "1 10 50 100"); DUR seconds per level (default 10)
+#   RATES       fixed request rates for the open-loop runs (default "200 1000"; "" = none)
+#   ROUNDS      interleaved rounds (default 3)
+#   SCENARIOS   default "base-node base-nest noadm bypass miss hit"
 #   NODE_PROF   extra node flags for the admission-on gateway, e.g. "--cpu-prof --cpu-prof-dir=run/prof"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 KIT=${BENCH_KIT:-$ROOT/../shared/bench}
 [ -f "$KIT/overhead.sh" ] || { echo "bench kit not found at $KIT (set BENCH_KIT)" >&2; exit 1; }
-LEVELS=${LEVELS:-"1 10 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3}
-SCENARIOS=${SCENARIOS:-"noadm bypass miss hit"}
+LEVELS=${LEVELS:-"1 10 50 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3} RATES=${RATES-"200 1000"}
+SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit"}
 MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080} GW_OFF_PORT=${GW_OFF_PORT:-18082}
+BASE_NODE_PORT=${BASE_NODE_PORT:-18083} BASE_NEST_PORT=${BASE_NEST_PORT:-18084}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 bash scripts/ensure-services.sh
 [ -f dist/apps/gateway/src/main.js ] || npm run --silent build
@@ -60,6 +67,19 @@ psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$DB\""
 # shellcheck disable=SC2086 # NODE_PROF holds several flags
 start_gateway "$GW_PORT" gateway.log ${NODE_PROF:-}; GW=${pids[-1]}
 start_gateway "$GW_OFF_PORT" gateway-noadm.log -r "$ROOT/scripts/bench/admission-off.cjs"; GW_OFF=${pids[-1]}
+start_baseline() { # port script
+  PORT=$1 UPSTREAM=http://127.0.0.1:$MOCK_PORT node "$ROOT/scripts/bench/baselines/$2" \
+    > "$OUT_DIR/${2%.cjs}.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 60); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+      --data-binary "@$KIT/bodies/chat.json" "http://127.0.0.1:$1/v1/chat/completions")" = 200 ] && return 0
+    sleep 0.5
+  done
+  echo "baseline $2 did not start; see $OUT_DIR" >&2; exit 1
+}
+start_baseline "$BASE_NODE_PORT" node-passthrough.cjs; BASE_NODE=${pids[-1]}
+start_baseline "$BASE_NEST_PORT" nest-passthrough.cjs; BASE_NEST=${pids[-1]}
 KEY=$(curl -sf -X POST "http://127.0.0.1:$GW_PORT/api/v1/admin/tenants" -H "X-API-Key: $ADMIN" \
   -H 'Content-Type: application/json' \
   -d '{"name":"bench","rate_limit":1000000,"tokens_per_minute":1000000000,"monthly_budget":900000}' |
@@ -69,14 +89,27 @@ run() { # kit name url pid cache-control
   "$1/overhead.sh" -u "$3" -n "$2" -p "$4" -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r" \
     -H "X-API-Key: $KEY" -H "Cache-Control: $5"
 }
+run_rates() { # name url pid cache-control: the same target open loop at each of RATES
+  [ -n "$RATES" ] || return 0
+  "$KIT/overhead.sh" -u "$2" -n "$1" -p "$3" -m "$MOCK" -r "$RATES" -d "$DUR" -t "r$r" \
+    -H "X-API-Key: $KEY" -H "Cache-Control: $4"
+}
+direct=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
 for r in $(seq 1 "$ROUNDS"); do
-  "$KIT/overhead.sh" -u "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -n direct -m "$MOCK" \
-    -c "$LEVELS" -d "$DUR" -t "r$r"
+  "$KIT/overhead.sh" -u "$direct" -n direct -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r"
+  [ -z "$RATES" ] || "$KIT/overhead.sh" -u "$direct" -n direct -m "$MOCK" -r "$RATES" -d "$DUR" -t "r$r"
   for s in $SCENARIOS; do
     gw=http://127.0.0.1:$GW_PORT/v1/chat/completions
+    noadm=http://127.0.0.1:$GW_OFF_PORT/v1/chat/completions
     case $s in
-      noadm)  run "$KIT" gateway-noadm "http://127.0.0.1:$GW_OFF_PORT/v1/chat/completions" "$GW_OFF" no-store ;;
-      bypass) run "$KIT" gateway-bypass "$gw" "$GW" no-store ;;
+      base-node) "$KIT/overhead.sh" -u "http://127.0.0.1:$BASE_NODE_PORT/v1/chat/completions" \
+                   -n base-node -p "$BASE_NODE" -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r" ;;
+      base-nest) "$KIT/overhead.sh" -u "http://127.0.0.1:$BASE_NEST_PORT/v1/chat/completions" \
+                   -n base-nest -p "$BASE_NEST" -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r" ;;
+      noadm)  run "$KIT" gateway-noadm "$noadm" "$GW_OFF" no-store
+              run_rates gateway-noadm "$noadm" "$GW_OFF" no-store ;;
+      bypass) run "$KIT" gateway-bypass "$gw" "$GW" no-store
+              run_rates gateway-bypass "$gw" "$GW" no-store ;;
       miss)   # one level at a time, to read the cache's own Redis time per level from /metrics
               for c in $LEVELS; do
                 before=$OUT_DIR/metrics-miss-r$r-c$c-before.txt after=$OUT_DIR/metrics-miss-r$r-c$c-after.txt
