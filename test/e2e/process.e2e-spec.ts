@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { spawnGateway, type GatewayProcess } from '../support/process';
+import { eventually } from '../support/redis-process';
 
 /**
  * The real built process: boot errors, secrets in logs, SIGTERM draining. Canary credentials are
@@ -120,6 +121,12 @@ describe('gateway process (e2e)', () => {
       }
       await pg.end();
 
+      // Log lines reach stdout in batches (at most 200 ms late): once the last request's access
+      // line is there, every line before it is too.
+      await eventually(async () => {
+        expect(gw.output()).toContain('"path":"/docs-json"');
+        await Promise.resolve();
+      }, 2_000);
       const haystacks = {
         responses: seen.join('\n'),
         logs: gw.output(),
