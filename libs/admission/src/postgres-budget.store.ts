@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '@gateway/persistence';
 import { PostgresUnavailableError } from './postgres-unavailable.error';
 import type { UtcMonth } from './utc-month';
 
@@ -223,7 +223,7 @@ export class PostgresBudgetStore {
   }
 
   private pool(): Pool {
-    return (this.dataSource.driver as PostgresDriver).master as Pool;
+    return pgPool(this.dataSource);
   }
 
   private withDeadline<T>(what: string, work: Promise<T>, ms = DEADLINE_MS): Promise<T> {

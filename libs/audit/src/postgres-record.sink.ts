@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { DatabaseError } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { pgPool } from '@gateway/persistence';
 import type { AuditRecord } from './audit-record';
 import { RecordSink } from './record-sink';
 
@@ -54,7 +56,8 @@ export class PostgresRecordSink extends RecordSink {
       cols[17][i] = JSON.stringify(r.attempts);
       cols[18][i] = r.errorCode;
     }
-    await this.dataSource.query(INSERT_SQL, cols);
+    // Straight to the pg pool: TypeORM's query runner adds nothing to one constant statement.
+    await pgPool(this.dataSource).query(INSERT_SQL, cols);
   }
 
   isTransient(err: unknown): boolean {
@@ -65,8 +68,11 @@ export class PostgresRecordSink extends RecordSink {
   }
 }
 
+/**
+ * The SQLSTATE of an error the server sent, or null. Only pg's DatabaseError carries one: a socket
+ * error's `code` (`EPIPE`, `EBADF`) can look like a SQLSTATE but means the server never answered.
+ */
 function sqlState(err: unknown): string | null {
   const source: unknown = err instanceof QueryFailedError ? err.driverError : err;
-  const code = (source as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  return source instanceof DatabaseError && typeof source.code === 'string' ? source.code : null;
 }

@@ -1,3 +1,4 @@
 export { dataSourceOptions } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
+export { pgPool } from './pg-pool';
