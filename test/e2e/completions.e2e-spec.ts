@@ -268,6 +268,8 @@ describe('completions (e2e, mock provider)', () => {
         request_id: res.headers['x-request-id'],
       });
       expect(typeof res.body.error.message).toBe('string');
+      // A body that could not be read (param null) ends its connection, on either path.
+      if (param === null) expect(res.headers.connection).toBe('close');
       // Nothing changed: no slot taken (CONTRACT §9), no spend.
       const ok = await gw.http().post('/api/v1/completions').set('X-API-Key', t.api_key).send(body);
       expect(ok.status).toBe(200);

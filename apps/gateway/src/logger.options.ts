@@ -46,7 +46,8 @@ const LOG_FLUSH_MS = 200;
  * Both loggers write through one stdout stream, so lines never interleave. The stream buffers:
  * under load one write carries dozens of lines instead of one syscall per line, and at low traffic
  * a line waits at most LOG_FLUSH_MS. pino flushes the buffer synchronously when the process exits
- * (normal exit, SIGTERM drain, uncaught error); only a SIGKILL can lose the last LOG_BUFFER_BYTES.
+ * (normal exit, SIGTERM drain, uncaught error); a SIGKILL, or an exit while a write is in flight,
+ * can lose up to the last LOG_BUFFER_BYTES. The timer also issues an empty write when idle.
  */
 export function createLoggers(config: GatewayConfig): GatewayLoggers {
   const stream = pino.destination({ minLength: LOG_BUFFER_BYTES });

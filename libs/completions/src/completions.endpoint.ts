@@ -34,6 +34,9 @@ export class CompletionsEndpoint {
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    // The client may have left while the body was read or a cold key was looked up: then 'close'
+    // has already fired, and nothing should reach a provider (or be billed) for it.
+    if (res.closed && !res.writableFinished) abort.abort();
     const out = await this.completions.complete(
       tenant,
       ctx,

@@ -53,6 +53,8 @@ export class CompletionsFront {
         body = await readJsonBody(req, this.maxBodyBytes);
       } catch (err) {
         ctx.bodyError = err;
+        // As on the Express path: a request whose body failed does not keep its connection.
+        res.setHeader('Connection', 'close');
       }
       const authenticated = authenticate(this.auth, req, admitTenant);
       if (authenticated !== true) await authenticated;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { maybeRequestContext } from '@gateway/context';
 import { installFastRoutes } from './fast-routes';
 import { type BodyError, readJsonBody } from './json-body';
+import { pathOf } from './request-context.middleware';
 
 interface Reply {
   status: number;
@@ -131,5 +132,19 @@ describe('installFastRoutes', () => {
       const r = await send(port, 'POST', '/fast', ...json(body));
       expect([body, r.body]).toEqual([body, expected]);
     }
+  });
+});
+
+describe('pathOf', () => {
+  it.each([
+    [undefined, '/'],
+    ['', '/'],
+    ['/v1/chat/completions', '/v1/chat/completions'],
+    ['/v1/chat/completions?x=1&y=2', '/v1/chat/completions'],
+    ['/a#frag', '/a'],
+    ['http://gateway.example/api/v1/completions?x=1', '/api/v1/completions'],
+    ['*', '*'],
+  ])('%p → %p', (url, path) => {
+    expect(pathOf(url)).toBe(path);
   });
 });

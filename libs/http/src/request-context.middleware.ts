@@ -18,9 +18,19 @@ export function requestContextMiddleware(
   runInRequestContext(ctx, next);
 }
 
-/** The path of a request target, without the query string. */
+/**
+ * The path of a request target, without the query string or fragment (Express's `req.path`). An
+ * absolute-form target (`http://host/path`) yields its path.
+ */
 export function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
+  if (url === undefined || url === '') return '/';
+  if (url.charCodeAt(0) !== 0x2f /* '/' */) {
+    try {
+      return new URL(url).pathname;
+    } catch {
+      return url;
+    }
+  }
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
 }

@@ -99,15 +99,15 @@ export class RedisService implements OnModuleDestroy {
       retryStrategy: (times) => Math.min(50 * times, 500),
       // Commands issued in the same event-loop turn (e.g. the settlements of requests whose answers
       // arrived together) leave in one write: fewer system calls under load, one setImmediate of
-      // delay when idle. Each command keeps its own reply, error and timeout.
-      enableAutoPipelining: !forSubscribe,
+      // delay when idle. Each command keeps its own reply, error and timeout. Not in cluster mode,
+      // where ioredis's auto-pipeline holds commands while slots are unknown instead of failing.
+      enableAutoPipelining: !forSubscribe && this.cfg.clusterNodes.length === 0,
     };
     const client: RedisClient =
       this.cfg.clusterNodes.length > 0
         ? new Cluster([...this.cfg.clusterNodes], {
             redisOptions: base,
             enableOfflineQueue: forSubscribe,
-            enableAutoPipelining: !forSubscribe,
             clusterRetryStrategy: (times) => Math.min(50 * times, 500),
             slotsRefreshTimeout: 1_000,
           })

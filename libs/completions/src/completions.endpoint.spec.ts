@@ -1,0 +1,52 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { RequestContext, TenantContext } from '@gateway/context';
+import { CompletionsEndpoint } from './completions.endpoint';
+import type { CompletionsService } from './completions.service';
+
+const body = { model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] };
+
+/** A response stand-in: an emitter with the fields the endpoint reads. */
+function response(closed: boolean): ServerResponse & EventEmitter {
+  return Object.assign(new EventEmitter(), {
+    closed,
+    writableFinished: false,
+    setHeader: jest.fn(),
+  }) as unknown as ServerResponse & EventEmitter;
+}
+
+/** Runs the endpoint with a pipeline that only records the signal it was given. */
+function run(res: ServerResponse): { signal: Promise<AbortSignal> } {
+  let seen!: (s: AbortSignal) => void;
+  const signal = new Promise<AbortSignal>((resolve) => (seen = resolve));
+  const completions = {
+    complete: (_t: unknown, _c: unknown, _p: unknown, _cc: unknown, s: AbortSignal) => {
+      seen(s);
+      return new Promise(() => undefined);
+    },
+  } as unknown as CompletionsService;
+  void new CompletionsEndpoint(completions).handle(
+    'chat',
+    {} as TenantContext,
+    {} as RequestContext,
+    body,
+    undefined,
+    res,
+  );
+  return { signal };
+}
+
+describe('CompletionsEndpoint client abort', () => {
+  it('aborts at once when the client left before the pipeline started', async () => {
+    const signal = await run(response(true)).signal;
+    expect(signal.aborted).toBe(true);
+  });
+
+  it('aborts when the client leaves while the pipeline runs', async () => {
+    const res = response(false);
+    const signal = await run(res).signal;
+    expect(signal.aborted).toBe(false);
+    res.emit('close');
+    expect(signal.aborted).toBe(true);
+  });
+});
