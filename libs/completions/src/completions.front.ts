@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
 import { RequestRecorder } from '@gateway/audit';
-import { GatewayConfigService } from '@gateway/config';
 import { requestContext } from '@gateway/context';
 import { answerError, ErrorObserver, sendJson } from '@gateway/errors';
-import { type FastRouteHandler, readJsonBody } from '@gateway/http';
+import { deferBodyError, type FastRouteHandler, readJsonBody } from '@gateway/http';
 import { admitTenant, ApiKeyAuthenticator, authenticate } from '@gateway/tenancy';
 import { type CompletionFormat, CompletionsEndpoint } from './completions.endpoint';
 
@@ -18,17 +17,13 @@ import { type CompletionFormat, CompletionsEndpoint } from './completions.endpoi
 @Injectable()
 export class CompletionsFront {
   private readonly logger = new Logger('Errors');
-  private readonly maxBodyBytes: number;
 
   constructor(
     private readonly auth: ApiKeyAuthenticator,
     private readonly endpoint: CompletionsEndpoint,
     private readonly recorder: RequestRecorder,
     private readonly observer: ErrorObserver,
-    config: GatewayConfigService,
-  ) {
-    this.maxBodyBytes = config.config.server.maxBodyBytes;
-  }
+  ) {}
 
   /** Path → handler, for `installFastRoutes`. */
   routes(): ReadonlyMap<string, FastRouteHandler> {
@@ -50,11 +45,9 @@ export class CompletionsFront {
     try {
       let body: unknown;
       try {
-        body = await readJsonBody(req, this.maxBodyBytes);
+        body = await readJsonBody(req);
       } catch (err) {
-        ctx.bodyError = err;
-        // As on the Express path: a request whose body failed does not keep its connection.
-        res.setHeader('Connection', 'close');
+        deferBodyError(ctx, res, err);
       }
       const authenticated = authenticate(this.auth, req, admitTenant);
       if (authenticated !== true) await authenticated;

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { maybeRequestContext } from '@gateway/context';
-import { pathOf } from './request-context.middleware';
+import { type NodeMiddleware, pathOf } from './request-context.middleware';
 
 /**
  * One access line per request when it finishes: method, path without the query string (it is not
@@ -10,9 +9,7 @@ import { pathOf } from './request-context.middleware';
  * id and tenant come from the logger's mixin, like on every other line of the request. Works on
  * plain Node requests, so the fast routes log the same line as the Express chain.
  */
-export function accessLogMiddleware(
-  logger: Logger,
-): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+export function accessLogMiddleware(logger: Logger): NodeMiddleware {
   return (req, res, next) => {
     const ctx = maybeRequestContext(req);
     const started = ctx?.startedAt ?? process.hrtime.bigint();

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { maybeRequestContext } from '@gateway/context';
-import { BodyError } from './json-body';
+import { BodyError, deferBodyError } from './json-body';
 
 /**
  * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES) are deferred: the
@@ -24,10 +24,8 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
       if (err === undefined || err === null) return next();
       const ctx = maybeRequestContext(req);
       if (!ctx) return next(err);
-      ctx.bodyError = err;
       req.body = undefined;
-      // The unread rest of an oversized body must not be parsed as the next request.
-      res.setHeader('Connection', 'close');
+      deferBodyError(ctx, res, err);
       next();
     });
   };

@@ -27,7 +27,7 @@ async function serve(maxBodyBytes = 100): Promise<{ server: Server; port: number
         (req, res) => {
           const ctx = maybeRequestContext(req);
           res.setHeader('X-Via', `fast ${ctx?.endpoint}`);
-          readJsonBody(req, maxBodyBytes).then(
+          readJsonBody(req).then(
             (body) => res.end(JSON.stringify(body)),
             (err: BodyError) => res.end(`${err.type} ${err.status}`),
           );

@@ -1,6 +1,10 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { isPlainJsonBody } from './json-body';
-import { pathOf, requestContextMiddleware } from './request-context.middleware';
+import {
+  type NodeMiddleware,
+  pathOf,
+  requestContextMiddleware,
+} from './request-context.middleware';
 
 /** Serves one request end to end; it must answer every request it is given, errors included. */
 export type FastRouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -11,8 +15,7 @@ export interface FastRoutesOptions {
   /** Bodies larger than this take the general path (which answers 413). */
   readonly maxBodyBytes: number;
   /** The access-line middleware, when request logging is on. */
-  readonly accessLog:
-    ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | null;
+  readonly accessLog: NodeMiddleware | null;
 }
 
 /**

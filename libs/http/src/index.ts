@@ -1,5 +1,9 @@
-export { requestContextMiddleware, pathOf } from './request-context.middleware';
+export {
+  requestContextMiddleware,
+  pathOf,
+  type NodeMiddleware,
+} from './request-context.middleware';
 export { deferredJsonMiddleware } from './deferred-json.middleware';
 export { accessLogMiddleware } from './access-log.middleware';
-export { BodyError, isPlainJsonBody, readJsonBody } from './json-body';
+export { BodyError, deferBodyError, isPlainJsonBody, readJsonBody } from './json-body';
 export { installFastRoutes, type FastRouteHandler, type FastRoutesOptions } from './fast-routes';

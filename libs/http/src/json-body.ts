@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from '@gateway/context';
 
 /**
  * Why a request body could not be used. `type` uses body-parser's vocabulary
@@ -37,37 +38,28 @@ export function isPlainJsonBody(req: IncomingMessage, maxBytes: number): boolean
 }
 
 /**
- * Reads a body `isPlainJsonBody` accepted and parses it like body-parser's strict JSON reader:
- * empty → `{}`; a UTF-8 byte order mark is skipped; invalid UTF-8, a first character other than
- * `{` or `[`, or invalid JSON reject with a `BodyError`.
+ * Reads a body `isPlainJsonBody` accepted (so its size is already bounded: Node's parser delivers
+ * exactly `Content-Length` bytes) and parses it like body-parser's strict JSON reader: empty → `{}`;
+ * a UTF-8 byte order mark is skipped; invalid UTF-8, a first character other than `{` or `[`, or
+ * invalid JSON reject with a `BodyError`.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
     let done = false;
-    const fail = (err: BodyError) => {
+    const aborted = () => {
       if (done) return;
       done = true;
-      reject(err);
+      reject(new BodyError('request.aborted', 400, 'request aborted'));
     };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        // The declared length lied; stop buffering (the rest is discarded with the socket).
-        req.pause();
-        fail(new BodyError('entity.too.large', 413, 'request entity too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('aborted', () => fail(new BodyError('request.aborted', 400, 'request aborted')));
-    req.once('error', () => fail(new BodyError('request.aborted', 400, 'request aborted')));
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('aborted', aborted);
+    req.once('error', aborted);
     req.once('end', () => {
       if (done) return;
       done = true;
       try {
-        resolve(parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+        resolve(parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
       } catch (err) {
         reject(
           err instanceof BodyError
@@ -77,6 +69,16 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
       }
     });
   });
+}
+
+/**
+ * Keeps a body failure on the request context, for authentication to raise once the key is known
+ * (so the failure is audited under its tenant), and ends the connection after the answer: the
+ * unread rest of a refused body must not be parsed as the next request. Both body readers use it.
+ */
+export function deferBodyError(ctx: RequestContext, res: ServerResponse, err: unknown): void {
+  ctx.bodyError = err;
+  res.setHeader('Connection', 'close');
 }
 
 function parseJson(buf: Buffer): unknown {

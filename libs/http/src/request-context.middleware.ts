@@ -2,21 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachRequestContext, runInRequestContext } from '@gateway/context';
 import { chooseRequestId } from '@gateway/observability';
 
+/** A middleware on plain Node requests: usable by Express (`app.use`) and by the fast routes. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
 /**
  * First step of every request, on both the Express chain and the fast routes: picks the request
  * id (CONTRACT §9), echoes it, and attaches the RequestContext every later step reads (also as
  * the current context, for log lines). A plain function: it runs on every request.
  */
-export function requestContextMiddleware(
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: () => void,
-): void {
+export const requestContextMiddleware: NodeMiddleware = (req, res, next) => {
   const id = chooseRequestId(req.headers['x-request-id']);
   const ctx = attachRequestContext(req, id, pathOf(req.url));
   res.setHeader('X-Request-Id', id);
   runInRequestContext(ctx, next);
-}
+};
 
 /**
  * The path of a request target, without the query string or fragment (Express's `req.path`). An
