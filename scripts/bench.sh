@@ -127,6 +127,6 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 node "$KIT/summarize.mjs" "" "$BENCH_OUT" | tee "$OUT_DIR/summary.md"
 if [ -f "$OUT_DIR/cache-operations.txt" ]; then
-  echo; echo "cache lookup and lock time during the miss scenario (per round and level):"; cat "$OUT_DIR/cache-operations.txt"
+  echo; echo "cache lookup time (on a miss also the lock attempt) during the miss scenario (per round and level):"; cat "$OUT_DIR/cache-operations.txt"
 fi
 echo "results: $OUT_DIR" >&2

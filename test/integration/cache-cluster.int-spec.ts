@@ -108,13 +108,13 @@ describe('response cache on Redis Cluster', () => {
     for (let i = 0; i < 5; i++) {
       const t = tenant();
       const key = a.cache.key(t, 'gpt-4o-mini', chat());
-      expect((await a.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
-      await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer(`for tenant ${i}`)));
-      const hit = await b.cache.lookup(t, b.cache.key(t, 'gpt-4o-mini', chat()), DEFAULT);
+      expect((await a.lookup(t, key, DEFAULT)).status).toBe('miss');
+      await a.coalesce(t, key, DEFAULT, () => Promise.resolve(answer(`for tenant ${i}`)));
+      const hit = await b.lookup(t, b.cache.key(t, 'gpt-4o-mini', chat()), DEFAULT);
       expect(hit.status === 'hit' && hit.answer.content).toBe(`for tenant ${i}`);
       const other = tenant();
       expect(
-        (await b.cache.lookup(other, b.cache.key(other, 'gpt-4o-mini', chat()), DEFAULT)).status,
+        (await b.lookup(other, b.cache.key(other, 'gpt-4o-mini', chat()), DEFAULT)).status,
       ).toBe('miss');
     }
   });
@@ -131,9 +131,7 @@ describe('response cache on Redis Cluster', () => {
       Array.from({ length: 10 }, async (_, i) => {
         const inst = i % 2 === 0 ? a : b;
         const key = inst.cache.key(t, 'gpt-4o-mini', chat({ seed: 1 }));
-        const found = await inst.cache.lookup(t, key, DEFAULT);
-        if (found.status === 'hit') return found.answer;
-        return (await inst.cache.coalesce(t, key, DEFAULT, compute)).answer;
+        return (await inst.coalesce(t, key, DEFAULT, compute)).answer;
       }),
     );
     expect(calls).toBe(1);
@@ -143,20 +141,20 @@ describe('response cache on Redis Cluster', () => {
   it('a tenant flush is immediate; a flush-all reaches the other instance through its mirror', async () => {
     const t = tenant();
     const key = a.cache.key(t, 'gpt-4o-mini', chat({ seed: 2 }));
-    await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('x')));
+    await a.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('x')));
     await a.cache.flushTenant(t.tenantId);
-    expect((await b.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+    expect((await b.lookup(t, key, DEFAULT)).status).toBe('miss');
 
-    await a.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('y')));
-    expect((await b.cache.lookup(t, key, DEFAULT)).status).toBe('hit');
+    await a.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('y')));
+    expect((await b.lookup(t, key, DEFAULT)).status).toBe('hit');
     await a.cache.flushAll();
-    expect((await a.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+    expect((await a.lookup(t, key, DEFAULT)).status).toBe('miss');
     // Other instances learn of it by pub/sub (re-read every 5 s as a safety net).
     const started = Date.now();
-    let status = (await b.cache.lookup(t, key, DEFAULT)).status;
+    let status = (await b.lookup(t, key, DEFAULT)).status;
     while (status === 'hit' && Date.now() - started < 1_000) {
       await sleep(10);
-      status = (await b.cache.lookup(t, key, DEFAULT)).status;
+      status = (await b.lookup(t, key, DEFAULT)).status;
     }
     expect(status).toBe('miss');
   });

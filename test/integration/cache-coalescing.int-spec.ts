@@ -31,18 +31,15 @@ describe('request coalescing across instances (real Redis)', () => {
     await dropPrefix(PREFIX);
   });
 
-  /** What the pipeline does for one request: lookup, then coalesce on a miss. */
-  async function request(
+  /** What the pipeline does for one request: one lookup that leads, joins or hits. */
+  function request(
     inst: CacheInstance,
     t: TenantContext,
     seed: number,
     compute: () => Promise<CachedAnswer>,
     controls: CacheControls = DEFAULT,
   ): Promise<{ answer: CachedAnswer; leader: boolean; hit: boolean }> {
-    const key = inst.cache.key(t, 'gpt-4o-mini', chat({ seed }));
-    const found = await inst.cache.lookup(t, key, controls);
-    if (found.status === 'hit') return { answer: found.answer, leader: false, hit: true };
-    return { ...(await inst.cache.coalesce(t, key, controls, compute)), hit: false };
+    return inst.coalesce(t, inst.cache.key(t, 'gpt-4o-mini', chat({ seed })), controls, compute);
   }
 
   it('20 identical concurrent requests over 2 instances reach the provider once', async () => {
@@ -133,7 +130,7 @@ describe('request coalescing across instances (real Redis)', () => {
     const doomed = await startCache(PREFIX, { CACHE_COALESCE_WAIT_MS: '8000' });
     const key = doomed.cache.key(t, 'gpt-4o-mini', chat({ seed: 3 }));
     // Its provider call never ends, then its instance goes away (no release, no more renewals).
-    void doomed.cache.coalesce(t, key, DEFAULT, () => new Promise<CachedAnswer>(() => undefined));
+    void doomed.coalesce(t, key, DEFAULT, () => new Promise<CachedAnswer>(() => undefined));
     await sleep(50);
     const started = Date.now();
     let calls = 0;
@@ -160,7 +157,7 @@ describe('request coalescing across instances (real Redis)', () => {
       const t = tenant();
       const key = x.cache.key(t, 'gpt-4o-mini', chat({ seed: 9 }));
       let release!: () => void;
-      const stuck = x.cache.coalesce(
+      const stuck = x.coalesce(
         t,
         key,
         DEFAULT,
@@ -168,9 +165,9 @@ describe('request coalescing across instances (real Redis)', () => {
       );
       await sleep(50);
       const started = Date.now();
-      const out = await y.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('own')));
+      const out = await y.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('own')));
       const waited = Date.now() - started;
-      expect(out).toEqual({ answer: answer('own'), leader: true });
+      expect(out).toEqual({ answer: answer('own'), leader: true, hit: false });
       expect(waited).toBeGreaterThanOrEqual(900);
       expect(waited).toBeLessThan(1_500);
       release();
@@ -178,6 +175,30 @@ describe('request coalescing across instances (real Redis)', () => {
     } finally {
       await Promise.all([x.close(), y.close()]);
     }
+  });
+
+  it('a leader refused before its call (abandoned) lets its waiters go at once', async () => {
+    const t = tenant();
+    const key = a.cache.key(t, 'gpt-4o-mini', chat({ seed: 12 }));
+    const leader = await a.cache.open(t, key, DEFAULT);
+    expect(leader.status).toBe('miss');
+    const follower = await b.cache.open(t, key, DEFAULT);
+    if (leader.status === 'hit' || follower.status === 'hit') throw new Error('unexpected hit');
+    const started = Date.now();
+    const waiting = follower.fill.run(() => Promise.resolve(answer('own call')));
+    await sleep(50);
+    await leader.fill.abandon(); // e.g. its admission answered 429 or 402
+    const out = await waiting;
+    expect(out).toMatchObject({ leader: true, answer: answer('own call') });
+    // Told by the release, not by the 2 s lease running out.
+    expect(Date.now() - started).toBeLessThan(500);
+    await out.stored;
+    // A fill is used once: after abandon, run refuses, and abandon again is a no-op.
+    await expect(leader.fill.run(() => Promise.resolve(answer('x')))).rejects.toThrow(
+      /once|already/,
+    );
+    await expect(leader.fill.abandon()).resolves.toBeUndefined();
+    expect((await a.lookup(t, key, DEFAULT)).status).toBe('hit');
   });
 
   it('a no-cache request does not wait for one in flight', async () => {

@@ -123,18 +123,20 @@ describe('cache workload: a support bot replaying Zipf-distributed questions', (
       while (next < traffic.length) {
         const req = traffic[next++];
         const key = inst.cache.key(t, 'gpt-4o-mini', req);
+        // The pipeline's one cache round trip: a hit, or the lock (lead or join).
         const started = performance.now();
-        const found = await inst.cache.lookup(t, key, DEFAULT);
+        const opened = await inst.cache.open(t, key, DEFAULT);
         lookupMs.push(performance.now() - started);
-        if (found.status === 'hit') {
+        if (opened.status === 'hit') {
           hits++;
           continue;
         }
-        const out = await inst.cache.coalesce(t, key, DEFAULT, async () => {
+        const out = await opened.fill.run(async () => {
           providerCalls++;
           await sleep(2);
           return answer(`Answer to: ${req.messages[1].content}`);
         });
+        await out.stored;
         if (!out.leader) shared++;
       }
     };

@@ -8,15 +8,33 @@ import type { TenantContext } from '@gateway/context';
 import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
 import type { ChatRequest } from '@gateway/providers';
 import { RedisModule } from '@gateway/redis';
-import type { CachedAnswer } from '@gateway/cache';
+import type { CacheControls, CachedAnswer, CacheKey } from '@gateway/cache';
 import { TEST_CATALOG } from '../support/catalog';
 import { CacheService } from '../../libs/cache/src/cache.service';
 import { CacheStore } from '../../libs/cache/src/cache.store';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** What a lookup found, as the tests compare it (no fill). */
+export type Found = { status: 'hit'; answer: CachedAnswer } | { status: 'miss' | 'bypass' };
+
 export interface CacheInstance {
   cache: CacheService;
+  /**
+   * A lookup that leaves nothing behind: opens the cache and, on a miss, abandons the fill (so no
+   * lock stays held for a later request to wait on).
+   */
+  lookup(t: TenantContext, key: CacheKey, controls: CacheControls): Promise<Found>;
+  /**
+   * What the pipeline does for one request: opens the cache and, on a miss, fills it with
+   * `compute`; resolves once the answer is stored, so the next lookup sees it.
+   */
+  coalesce(
+    t: TenantContext,
+    key: CacheKey,
+    controls: CacheControls,
+    compute: () => Promise<CachedAnswer>,
+  ): Promise<{ answer: CachedAnswer; leader: boolean; hit: boolean }>;
   store: CacheStore;
   metrics: GatewayMetrics;
   config: GatewayConfig;
@@ -54,8 +72,22 @@ export async function startCache(
     await app.close();
     throw err;
   }
+  const cache = app.get(CacheService);
   return {
-    cache: app.get(CacheService),
+    cache,
+    lookup: async (t, key, controls) => {
+      const opened = await cache.open(t, key, controls);
+      if (opened.status === 'hit') return opened;
+      await opened.fill.abandon();
+      return { status: opened.status };
+    },
+    coalesce: async (t, key, controls, compute) => {
+      const opened = await cache.open(t, key, controls);
+      if (opened.status === 'hit') return { answer: opened.answer, leader: false, hit: true };
+      const { answer, leader, stored } = await opened.fill.run(compute);
+      await stored;
+      return { answer, leader, hit: false };
+    },
     store,
     metrics: app.get(GatewayMetrics),
     config,

@@ -30,12 +30,11 @@ describe('response cache (real Redis)', () => {
     await dropPrefix(PREFIX);
   });
 
-  /** A miss that stores `content` through the normal path (lookup, then coalesce). */
+  /** A miss that stores `content` through the normal path (one lookup that leads, then the call). */
   async function prime(t: TenantContext, req: ChatRequest, content: string, model = 'gpt-4o-mini') {
     const key = c.cache.key(t, model, req);
-    expect((await c.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
-    const out = await c.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer(content)));
-    expect(out.leader).toBe(true);
+    const out = await c.coalesce(t, key, DEFAULT, () => Promise.resolve(answer(content)));
+    expect(out).toMatchObject({ leader: true, hit: false });
   }
 
   async function status(
@@ -44,7 +43,7 @@ describe('response cache (real Redis)', () => {
     model = 'gpt-4o-mini',
     controls = DEFAULT,
   ) {
-    return (await c.cache.lookup(t, c.cache.key(t, model, req), controls)).status;
+    return (await c.lookup(t, c.cache.key(t, model, req), controls)).status;
   }
 
   describe('hit/miss matrix', () => {
@@ -60,7 +59,7 @@ describe('response cache (real Redis)', () => {
     beforeAll(() => prime(t, req, 'Click "Forgot password" on the sign-in page.'));
 
     it('the same request is a hit with the original answer', async () => {
-      const hit = await c.cache.lookup(t, c.cache.key(t, 'gpt-4o-mini', req), DEFAULT);
+      const hit = await c.lookup(t, c.cache.key(t, 'gpt-4o-mini', req), DEFAULT);
       expect(hit).toEqual({
         status: 'hit',
         answer: answer('Click "Forgot password" on the sign-in page.'),
@@ -106,15 +105,15 @@ describe('response cache (real Redis)', () => {
       await prime(t, req, 'old answer');
       const noCache = c.cache.controls('no-cache');
       const key = c.cache.key(t, 'gpt-4o-mini', req);
-      expect(await c.cache.lookup(t, key, noCache)).toEqual({ status: 'miss' });
+      expect(await c.lookup(t, key, noCache)).toEqual({ status: 'miss' });
       let calls = 0;
-      const out = await c.cache.coalesce(t, key, noCache, () => {
+      const out = await c.coalesce(t, key, noCache, () => {
         calls++;
         return Promise.resolve(answer('fresh answer'));
       });
       expect(calls).toBe(1);
-      expect(out).toEqual({ answer: answer('fresh answer'), leader: true });
-      const next = await c.cache.lookup(t, key, DEFAULT);
+      expect(out).toEqual({ answer: answer('fresh answer'), leader: true, hit: false });
+      const next = await c.lookup(t, key, DEFAULT);
       expect(next.status === 'hit' && next.answer.content).toBe('fresh answer');
     });
 
@@ -123,8 +122,8 @@ describe('response cache (real Redis)', () => {
       const req = chat({ seed: 2 });
       const noStore = c.cache.controls('no-store');
       const key = c.cache.key(t, 'gpt-4o-mini', req);
-      expect(await c.cache.lookup(t, key, noStore)).toEqual({ status: 'bypass' });
-      const out = await c.cache.coalesce(t, key, noStore, () => Promise.resolve(answer('private')));
+      expect(await c.lookup(t, key, noStore)).toEqual({ status: 'bypass' });
+      const out = await c.coalesce(t, key, noStore, () => Promise.resolve(answer('private')));
       expect(out.leader).toBe(true);
       expect(await status(t, req)).toBe('miss');
     });
@@ -174,7 +173,7 @@ describe('response cache (real Redis)', () => {
       const t = tenant({ cacheTtlSeconds: 0 });
       const req = chat({ seed: 12 });
       const key = c.cache.key(t, 'gpt-4o-mini', req);
-      await c.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('no')));
+      await c.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('no')));
       expect(await status(t, req)).toBe('miss');
     });
   });
@@ -211,9 +210,9 @@ describe('response cache (real Redis)', () => {
         const req = chat({ seed: 22 });
         await prime(t, req, 'shared');
         const key = other.cache.key(t, 'gpt-4o-mini', req);
-        expect((await other.cache.lookup(t, key, DEFAULT)).status).toBe('hit');
+        expect((await other.lookup(t, key, DEFAULT)).status).toBe('hit');
         await c.cache.flushTenant(t.tenantId);
-        expect((await other.cache.lookup(t, key, DEFAULT)).status).toBe('miss');
+        expect((await other.lookup(t, key, DEFAULT)).status).toBe('miss');
       } finally {
         await other.close();
       }
@@ -226,12 +225,12 @@ describe('response cache (real Redis)', () => {
       const req = chat({ seed: 30 });
       const key = c.cache.key(t, 'gpt-4o-mini', req);
       const upstream500 = new Error('upstream 500');
-      await expect(
-        c.cache.coalesce(t, key, DEFAULT, () => Promise.reject(upstream500)),
-      ).rejects.toBe(upstream500);
+      await expect(c.coalesce(t, key, DEFAULT, () => Promise.reject(upstream500))).rejects.toBe(
+        upstream500,
+      );
       expect(await status(t, req)).toBe('miss');
       // The lock was released: the next caller leads at once.
-      const out = await c.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('ok')));
+      const out = await c.coalesce(t, key, DEFAULT, () => Promise.resolve(answer('ok')));
       expect(out.leader).toBe(true);
       expect(await status(t, req)).toBe('hit');
     });
@@ -246,8 +245,8 @@ describe('response cache (real Redis)', () => {
       const req = chat({ seed: 31 });
       const key = c.cache.key(t, 'gpt-4o-mini', req);
       const bad = { ...answer('x'), ...change } as never;
-      const out = await c.cache.coalesce(t, key, DEFAULT, () => Promise.resolve(bad));
-      expect(out).toEqual({ answer: bad, leader: true });
+      const out = await c.coalesce(t, key, DEFAULT, () => Promise.resolve(bad));
+      expect(out).toEqual({ answer: bad, leader: true, hit: false });
       expect(await status(t, req)).toBe('miss');
     });
   });
@@ -274,7 +273,7 @@ describe('response cache (real Redis)', () => {
       const long =
         'To reset your password, open Settings, then Security, then choose Reset. '.repeat(100);
       await prime(t, req, long);
-      const hit = await c.cache.lookup(t, c.cache.key(t, 'gpt-4o-mini', req), DEFAULT);
+      const hit = await c.lookup(t, c.cache.key(t, 'gpt-4o-mini', req), DEFAULT);
       expect(hit.status === 'hit' && hit.answer.content).toBe(long);
       const db1 = new Redis(REDIS_URL, { db: 1 });
       try {
@@ -288,7 +287,7 @@ describe('response cache (real Redis)', () => {
 
     it('refuses a key built for another tenant', async () => {
       const key = c.cache.key(tenant(), 'gpt-4o-mini', chat());
-      await expect(c.cache.lookup(tenant(), key, DEFAULT)).rejects.toThrow(/another tenant/);
+      await expect(c.lookup(tenant(), key, DEFAULT)).rejects.toThrow(/another tenant/);
     });
   });
 });

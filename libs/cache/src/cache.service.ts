@@ -6,8 +6,8 @@ import { GatewayMetrics } from '@gateway/observability';
 import type { ChatRequest } from '@gateway/providers';
 import { parseCacheControl } from './cache-controls';
 import { CacheKeyBuilder } from './cache-key.builder';
-import type { CacheControls, CachedAnswer, CacheKey, CacheLookup } from './cache.types';
-import { CacheStore } from './cache.store';
+import type { CacheControls, CachedAnswer, CacheKey, CacheOpening, Coalesced } from './cache.types';
+import { type Acquired, CacheStore } from './cache.store';
 import { CachedAnswerCodec, uncacheableReason } from './cached-answer.codec';
 import type { LeaderSignal, Waiter } from './coalesce-waiters';
 
@@ -15,14 +15,24 @@ export const DEFAULT_CACHE_TTL_SECONDS = 3600;
 /** How often a waiter checks the entry itself, in case the leader's message was lost. */
 const POLL_INTERVAL_MS = 200;
 
-const MISS: CacheLookup = Object.freeze({ status: 'miss' });
-const BYPASS: CacheLookup = Object.freeze({ status: 'bypass' });
-
-export interface Coalesced {
-  readonly answer: CachedAnswer;
-  /** True when this request called the provider (and pays for it); false for a shared answer. */
-  readonly leader: boolean;
-}
+const STORED_NOTHING: Promise<void> = Promise.resolve();
+/** Straight to the provider: no coalescing, nothing stored. */
+const DIRECT = Object.freeze({
+  run: async (compute: () => Promise<CachedAnswer>): Promise<Coalesced> => ({
+    answer: await compute(),
+    leader: true,
+    stored: STORED_NOTHING,
+  }),
+  abandon: () => STORED_NOTHING,
+});
+const MISS_DIRECT: CacheOpening = Object.freeze({ status: 'miss', fill: DIRECT });
+const BYPASS_DIRECT: CacheOpening = Object.freeze({ status: 'bypass', fill: DIRECT });
+const RESULT_LABELS = {
+  hit: Object.freeze({ result: 'hit' }),
+  miss: Object.freeze({ result: 'miss' }),
+  bypass: Object.freeze({ result: 'bypass' }),
+} as const;
+const LOOKUP_LABELS = Object.freeze({ operation: 'lookup' });
 
 /**
  * The response cache's facade (issue 4, CONTRACT §5, §7, §9 Cache). Tenant-scoped, keyed by the
@@ -49,89 +59,71 @@ export class CacheService {
     return controls.lookup || controls.store;
   }
 
-  /** The lookup result of a request that does not engage the cache (counted as a bypass). */
-  bypass(): CacheLookup {
-    return this.count(BYPASS);
-  }
-
   key(tenant: TenantContext, modelAlias: string, request: ChatRequest): CacheKey {
     return this.keys.build(tenant, modelAlias, request);
   }
 
-  /** One Redis round trip. Counts `llm_gateway_cache_requests_total{result}` once per request. */
-  async lookup(
-    tenant: TenantContext,
-    key: CacheKey,
-    controls: CacheControls,
-  ): Promise<CacheLookup> {
-    assertOwnKey(tenant, key);
-    if (!controls.lookup) return this.count(controls.store ? MISS : BYPASS);
-    if (!this.store.available()) return this.count(BYPASS);
-    if (ttlMs(tenant) <= 0) return this.count(MISS);
-    let bytes: Buffer | null;
-    const started = process.hrtime.bigint();
-    try {
-      bytes = await this.store.lookup(key);
-      this.observe('lookup', started);
-    } catch (err) {
-      this.store.failed('cache lookup failed; bypassing', err);
-      return this.count(BYPASS);
-    }
-    const answer = bytes === null ? null : await this.codec.decode(bytes);
-    return this.count(answer === null ? MISS : { status: 'hit', answer });
-  }
-
   /**
-   * Runs `compute` at most once across all instances for identical requests in flight at the same
-   * time: the first caller takes a lock in Redis and computes, the others wait for its stored answer
-   * (pub/sub, with polling as a safety net) while the leader's lease is alive, up to
-   * CACHE_COALESCE_WAIT_MS, and compute themselves if it fails, dies or never answers. The one that computed stores its answer (when allowed and well-formed).
+   * The request's one cache round trip (CONTRACT §5): answers from the cache, or takes the
+   * coalescing lock, or learns that an identical request is already computing, all in one script.
+   * On a miss the returned fill must be run or abandoned. Counts
+   * `llm_gateway_cache_requests_total{result}` once per request.
    */
-  async coalesce(
-    tenant: TenantContext,
-    key: CacheKey,
-    controls: CacheControls,
-    compute: () => Promise<CachedAnswer>,
-  ): Promise<Coalesced> {
+  async open(tenant: TenantContext, key: CacheKey, controls: CacheControls): Promise<CacheOpening> {
     assertOwnKey(tenant, key);
+    if (!controls.store) return this.count(controls.lookup ? MISS_DIRECT : BYPASS_DIRECT);
+    if (!this.store.available()) return this.count(BYPASS_DIRECT);
     const ttl = ttlMs(tenant);
-    if (!controls.store || ttl <= 0 || !this.store.available()) {
-      return { answer: await compute(), leader: true };
-    }
-    // `no-cache` wants a fresh answer: it never joins another request, but may still lead.
+    if (ttl <= 0) return this.count(MISS_DIRECT);
+    // `no-cache` wants a fresh answer: it never reads or joins another request, but may still lead.
     const mode = controls.lookup ? 'join' : 'fresh';
     // Registered before the lock attempt so a leader finishing in between cannot be missed.
     const waiter = mode === 'join' ? this.store.watch(key) : null;
     const token = randomBytes(12).toString('base64url');
-    let acquired;
+    let acquired: Acquired;
     const started = process.hrtime.bigint();
     try {
       acquired = await this.store.acquire(key, token, mode);
-      this.observe('lock', started);
+      this.observe(started);
     } catch (err) {
       waiter?.cancel();
-      this.store.failed('cache lock failed; computing without coalescing', err);
-      return { answer: await compute(), leader: true };
+      this.store.failed('cache lookup failed; bypassing', err);
+      return this.count(BYPASS_DIRECT);
     }
     if (acquired.state !== 'follower') waiter?.cancel();
     switch (acquired.state) {
       case 'hit': {
         const answer = await this.codec.decode(acquired.value);
-        if (answer) return { answer, leader: false };
-        return this.computeAndStore(acquired.entry, ttl, compute);
+        if (answer) return this.count({ status: 'hit', answer });
+        // An entry this version cannot read: compute and overwrite it.
+        return this.count(
+          this.miss((compute) => this.computeAndStore(acquired.entry, ttl, compute)),
+        );
       }
       case 'leader':
-        return this.lead(key, acquired.entry, ttl, token, compute);
+        return this.count(this.lead(key, acquired.entry, ttl, token));
       case 'follower':
-        return this.follow(key, acquired.entry, ttl, waiter, compute);
+        return this.count(
+          this.miss(
+            (compute) => this.follow(key, acquired.entry, ttl, waiter, compute),
+            () => waiter?.cancel(),
+          ),
+        );
       case 'solo':
-        return this.computeAndStore(acquired.entry, ttl, compute);
+        return this.count(
+          this.miss((compute) => this.computeAndStore(acquired.entry, ttl, compute)),
+        );
     }
   }
 
-  private observe(operation: 'lookup' | 'lock', started: bigint): void {
+  /** The opening of a request that does not engage the cache (`no-store`): counted as a bypass. */
+  bypass(): CacheOpening {
+    return this.count(BYPASS_DIRECT);
+  }
+
+  private observe(started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics.cacheOperationDuration.observe({ operation }, seconds);
+    this.metrics.cacheOperationDuration.observe(LOOKUP_LABELS, seconds);
   }
 
   /** O(1): bumps the tenant's generation. Throws 503 when Redis cannot take it. */
@@ -155,14 +147,13 @@ export class CacheService {
     this.logger.log('whole cache flushed');
   }
 
-  private async lead(
-    key: CacheKey,
-    entry: string,
-    ttl: number,
-    token: string,
-    compute: () => Promise<CachedAnswer>,
-  ): Promise<Coalesced> {
-    // Keep the lease while the provider call runs, however long it takes.
+  /**
+   * This request holds the lock: it keeps the lease alive from now until its provider call ends
+   * (however long that takes) and then stores the answer and wakes the waiters, or releases the
+   * lock at once when it gives up, so the waiters call the provider themselves instead of timing
+   * out.
+   */
+  private lead(key: CacheKey, entry: string, ttl: number, token: string): CacheOpening {
     const heartbeat = setInterval(
       () =>
         void this.store
@@ -171,23 +162,26 @@ export class CacheService {
       Math.max(20, Math.floor(this.store.leaseMs / 3)),
     );
     heartbeat.unref();
-    let answer: CachedAnswer;
-    try {
-      answer = await compute();
-    } catch (err) {
-      // Release at once so the waiters call the provider themselves instead of timing out.
-      await this.store
+    const release = (): Promise<void> => {
+      clearInterval(heartbeat);
+      return this.store
         .finish(key, entry, null, ttl, token)
         .catch((e: unknown) => this.store.failed('cache unlock failed', e));
-      throw err;
-    } finally {
+    };
+    return this.miss(async (compute) => {
+      let answer: CachedAnswer;
+      try {
+        answer = await compute();
+      } catch (err) {
+        void release();
+        throw err;
+      }
       clearInterval(heartbeat);
-    }
-    const bytes = await this.encode(answer);
-    await this.store
-      .finish(key, entry, bytes, ttl, token)
-      .catch((e: unknown) => this.store.failed('cache store failed', e));
-    return { answer, leader: true };
+      const stored = this.encode(answer)
+        .then((bytes) => this.store.finish(key, entry, bytes, ttl, token))
+        .catch((e: unknown) => this.store.failed('cache store failed', e));
+      return { answer, leader: true, stored };
+    }, release);
   }
 
   private async follow(
@@ -207,7 +201,7 @@ export class CacheService {
         if (found === 'gone') break;
         if (found !== 'wait' && found !== null) {
           const answer = await this.codec.decode(found);
-          if (answer) return { answer, leader: false };
+          if (answer) return { answer, leader: false, stored: STORED_NOTHING };
           break;
         }
         if (signal === 'ok') break;
@@ -231,13 +225,33 @@ export class CacheService {
     compute: () => Promise<CachedAnswer>,
   ): Promise<Coalesced> {
     const answer = await compute();
-    const bytes = await this.encode(answer);
-    if (bytes !== null) {
-      await this.store
-        .put(entry, bytes, ttl)
-        .catch((e: unknown) => this.store.failed('cache store failed', e));
-    }
-    return { answer, leader: true };
+    const stored = this.encode(answer)
+      .then((bytes) => (bytes === null ? undefined : this.store.put(entry, bytes, ttl)))
+      .catch((e: unknown) => this.store.failed('cache store failed', e));
+    return { answer, leader: true, stored };
+  }
+
+  /** A miss whose fill runs `run` at most once, or `abandon` if it is given up first. */
+  private miss(
+    run: (compute: () => Promise<CachedAnswer>) => Promise<Coalesced>,
+    abandon: () => unknown = () => undefined,
+  ): CacheOpening {
+    let used = false;
+    return {
+      status: 'miss',
+      fill: {
+        run: (compute) => {
+          if (used) return Promise.reject(new Error('CacheFill: already run or abandoned'));
+          used = true;
+          return run(compute);
+        },
+        abandon: async () => {
+          if (used) return;
+          used = true;
+          await abandon();
+        },
+      },
+    };
   }
 
   private async encode(answer: CachedAnswer): Promise<Buffer | null> {
@@ -248,9 +262,9 @@ export class CacheService {
     return bytes;
   }
 
-  private count(result: CacheLookup): CacheLookup {
-    this.metrics.cacheRequests.inc({ result: result.status });
-    return result;
+  private count(opening: CacheOpening): CacheOpening {
+    this.metrics.cacheRequests.inc(RESULT_LABELS[opening.status]);
+    return opening;
   }
 }
 

@@ -24,10 +24,36 @@ export interface CachedAnswer {
   readonly costUnits: number;
 }
 
-export type CacheLookup =
+/** How a request that was not answered from the cache gets its answer. */
+export interface Coalesced {
+  readonly answer: CachedAnswer;
+  /** True when this request called the provider (and pays for it); false for a shared answer. */
+  readonly leader: boolean;
+  /**
+   * Settles (never rejects) once the answer is stored and any waiters told. Not needed for the
+   * answer itself: the pipeline awaits it alongside the audit record, off the response's path.
+   */
+  readonly stored: Promise<void>;
+}
+
+/** A miss's (or bypass's) way to the provider. Exactly one of its methods is used, once. */
+export interface CacheFill {
+  /**
+   * Calls `compute`, unless an identical request in flight (on any instance) answers first; a
+   * leader stores its answer and wakes the waiters. Rejects with `compute`'s error.
+   */
+  run(compute: () => Promise<CachedAnswer>): Promise<Coalesced>;
+  /**
+   * The request will not call the provider (refused by admission, say): a held lock is released
+   * at once so identical requests waiting for it call the provider themselves. Never rejects.
+   */
+  abandon(): Promise<void>;
+}
+
+/** The outcome of a request's cache round trip (CacheService.open). */
+export type CacheOpening =
   | { readonly status: 'hit'; readonly answer: CachedAnswer }
-  | { readonly status: 'miss' }
-  | { readonly status: 'bypass' };
+  | { readonly status: 'miss' | 'bypass'; readonly fill: CacheFill };
 
 declare const cacheKeyBrand: unique symbol;
 

@@ -1,4 +1,11 @@
 export { CacheModule } from './cache.module';
-export { CacheService, DEFAULT_CACHE_TTL_SECONDS, type Coalesced } from './cache.service';
-export type { CacheControls, CachedAnswer, CacheKey, CacheLookup } from './cache.types';
+export { CacheService, DEFAULT_CACHE_TTL_SECONDS } from './cache.service';
+export type {
+  CacheControls,
+  CachedAnswer,
+  CacheFill,
+  CacheKey,
+  CacheOpening,
+  Coalesced,
+} from './cache.types';
 export { NON_KEY_PARAMS } from './cache-key.builder';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type AdmissionTicket, AdmissionService } from '@gateway/admission';
 import { costUnits, maxCompletionTokens, worstCaseUnits } from '@gateway/billing';
-import { type CachedAnswer, type CacheLookup, CacheService } from '@gateway/cache';
+import { type CachedAnswer, type CacheOpening, CacheService, type Coalesced } from '@gateway/cache';
 import type { ModelConfig } from '@gateway/config';
 import type { RequestContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
@@ -22,7 +22,8 @@ export interface CompletionOutcome {
 }
 
 /**
- * The completion pipeline: model → cache lookup → admission (rate slot, and on a miss the budget
+ * The completion pipeline: model → cache lookup (one round trip that also takes the coalescing
+ * lock on a miss) → admission (rate slot, and on a miss the budget
  * and token reservations, in one Redis round trip) → provider (coalesced across instances) →
  * settlement. Each step is a facade of its own lib; this service only orders them and fills the
  * request's audit draft, which the audit interceptor writes before the response leaves.
@@ -74,23 +75,31 @@ export class CompletionsService {
 
     const controls = this.cache.controls(cacheControl);
     // `no-store` requests (which also skip the lookup) need no key: it is not built for them.
-    const key = this.cache.engages(controls) ? this.cache.key(tenant, model.alias, request) : null;
-    const lookup: CacheLookup =
-      key === null ? this.cache.bypass() : await this.cache.lookup(tenant, key, controls);
+    const opened: CacheOpening = this.cache.engages(controls)
+      ? await this.cache.open(tenant, this.cache.key(tenant, model.alias, request), controls)
+      : this.cache.bypass();
 
-    if (lookup.status === 'hit') {
+    if (opened.status === 'hit') {
       const ticket = await this.admission.admit(tenant, null);
       setHeaders(ticket.headers);
-      this.recordCached(ctx, lookup.answer);
-      return this.outcome(lookup.answer, true, 0, 'HIT', ticket);
+      this.recordCached(ctx, opened.answer);
+      return this.outcome(opened.answer, true, 0, 'HIT', ticket);
     }
 
-    const promptBound = this.admission.promptTokenUpperBound(model, request.messages);
-    const ticket = await this.admission.admit(tenant, {
-      promptTokensUpperBound: promptBound,
-      maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
-      worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
-    });
+    const { fill } = opened;
+    let ticket: AdmissionTicket;
+    try {
+      const promptBound = this.admission.promptTokenUpperBound(model, request.messages);
+      ticket = await this.admission.admit(tenant, {
+        promptTokensUpperBound: promptBound,
+        maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
+        worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
+      });
+    } catch (err) {
+      // Refused: identical requests waiting for this one must not wait for a call never made.
+      void fill.abandon();
+      throw err;
+    }
     setHeaders(ticket.headers);
 
     const compute = async (): Promise<CachedAnswer> => {
@@ -112,17 +121,16 @@ export class CompletionsService {
         costUnits: costUnits(route.price, result),
       };
     };
-    let shared: { answer: CachedAnswer; leader: boolean };
+    let shared: Coalesced;
     try {
-      shared =
-        key === null
-          ? { answer: await compute(), leader: true }
-          : await this.cache.coalesce(tenant, key, controls, compute);
+      shared = await fill.run(compute);
     } catch (err) {
       // Nothing was spent that we know of: release the whole reservation.
       ctx.pending.push(this.admission.settle(tenant, ticket, null));
       throw err;
     }
+    // Storing the answer overlaps the audit record's commit instead of delaying the response.
+    ctx.pending.push(shared.stored);
 
     const { answer, leader } = shared;
     if (!leader) {
@@ -148,7 +156,7 @@ export class CompletionsService {
       answer,
       false,
       answer.costUnits,
-      lookup.status === 'bypass' ? 'BYPASS' : 'MISS',
+      opened.status === 'bypass' ? 'BYPASS' : 'MISS',
       ticket,
     );
   }

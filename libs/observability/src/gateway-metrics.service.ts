@@ -108,13 +108,13 @@ export class GatewayMetrics {
         labelNames: ['result'] as const,
       }),
   );
-  /** Extension: Redis time of the cache's request-path steps (the lookup; the lock attempt of a miss). */
+  /** Extension: Redis time of the cache lookup (on a miss also the coalescing lock attempt). */
   readonly cacheOperationDuration = once(
     'llm_gateway_cache_operation_duration_seconds',
     () =>
       new Histogram({
         name: 'llm_gateway_cache_operation_duration_seconds',
-        help: 'Cache lookups and lock attempts, as awaited by the request (Redis round trip included).',
+        help: 'Cache lookups (on a miss also the coalescing lock attempt), as awaited by the request (Redis round trip included).',
         labelNames: ['operation'] as const,
         buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       }),
