@@ -9,13 +9,20 @@ import { CacheKeyBuilder } from './cache-key.builder';
 import type { CacheControls, CachedAnswer, CacheKey, CacheOpening, Coalesced } from './cache.types';
 import { type Acquired, CacheStore } from './cache.store';
 import { CachedAnswerCodec, uncacheableReason } from './cached-answer.codec';
-import type { LeaderSignal, Waiter } from './coalesce-waiters';
+import type { LeaderSignal } from './coalesce-waiters';
 
 export const DEFAULT_CACHE_TTL_SECONDS = 3600;
 /** How often a waiter checks the entry itself, in case the leader's message was lost. */
 const POLL_INTERVAL_MS = 200;
 
 const STORED_NOTHING: Promise<void> = Promise.resolve();
+/**
+ * Lock tokens only need to be unique across instances: a random per-process prefix and a counter
+ * (every lookup makes one, so no random bytes per request).
+ */
+const TOKEN_PREFIX = randomBytes(9).toString('base64url');
+let tokenSeq = 0;
+const nextLockToken = (): string => TOKEN_PREFIX + (++tokenSeq).toString(36);
 /** Straight to the provider: no coalescing, nothing stored. */
 const DIRECT = Object.freeze({
   run: async (compute: () => Promise<CachedAnswer>): Promise<Coalesced> => ({
@@ -77,20 +84,16 @@ export class CacheService {
     if (ttl <= 0) return this.count(MISS_DIRECT);
     // `no-cache` wants a fresh answer: it never reads or joins another request, but may still lead.
     const mode = controls.lookup ? 'join' : 'fresh';
-    // Registered before the lock attempt so a leader finishing in between cannot be missed.
-    const waiter = mode === 'join' ? this.store.watch(key) : null;
-    const token = randomBytes(12).toString('base64url');
+    const token = nextLockToken();
     let acquired: Acquired;
     const started = process.hrtime.bigint();
     try {
       acquired = await this.store.acquire(key, token, mode);
       this.observe(started);
     } catch (err) {
-      waiter?.cancel();
       this.store.failed('cache lookup failed; bypassing', err);
       return this.count(BYPASS_DIRECT);
     }
-    if (acquired.state !== 'follower') waiter?.cancel();
     switch (acquired.state) {
       case 'hit': {
         const answer = await this.codec.decode(acquired.value);
@@ -103,12 +106,7 @@ export class CacheService {
       case 'leader':
         return this.count(this.lead(key, acquired.entry, ttl, token));
       case 'follower':
-        return this.count(
-          this.miss(
-            (compute) => this.follow(key, acquired.entry, ttl, waiter, compute),
-            () => waiter?.cancel(),
-          ),
-        );
+        return this.count(this.miss((compute) => this.follow(key, acquired.entry, ttl, compute)));
       case 'solo':
         return this.count(
           this.miss((compute) => this.computeAndStore(acquired.entry, ttl, compute)),
@@ -188,14 +186,15 @@ export class CacheService {
     key: CacheKey,
     entry: string,
     ttl: number,
-    waiter: Waiter | null,
     compute: () => Promise<CachedAnswer>,
   ): Promise<Coalesced> {
+    // Registered only now, so hits and leaders never pay for it. The leader may have finished
+    // (and published to nobody) since the lookup: the first pass polls at once to close that gap.
+    const waiter = this.store.watch(key);
     const deadline = Date.now() + this.store.maxWaitMs;
     try {
-      for (let left = deadline - Date.now(); left > 0; left = deadline - Date.now()) {
-        const signal = await firstOf(waiter?.signal, Math.min(POLL_INTERVAL_MS, left));
-        if (signal === 'fail') break;
+      let signal: LeaderSignal | 'tick' = 'tick';
+      for (;;) {
         const found =
           signal === 'ok' ? await this.store.get(entry) : await this.pollOnce(key, entry);
         if (found === 'gone') break;
@@ -205,6 +204,10 @@ export class CacheService {
           break;
         }
         if (signal === 'ok') break;
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        signal = await firstOf(waiter?.signal, Math.min(POLL_INTERVAL_MS, left));
+        if (signal === 'fail') break;
       }
     } catch (err) {
       this.store.failed('cache wait failed; computing', err);
