@@ -7,18 +7,10 @@
  * cluster mode it is in another slot and the caller passes its mirrored value in ARGV instead.
  */
 
-/** KEYS: tenant gen, [global gen]. ARGV: entry prefix, digest, mirrored global gen. */
-export const LOOKUP_LUA = `
-local g = redis.call('GET', KEYS[1]) or '0'
-local G = ARGV[3]
-if #KEYS > 1 then G = redis.call('GET', KEYS[2]) or '0' end
-return redis.call('GET', ARGV[1] .. G .. ':' .. g .. ':' .. ARGV[2])
-`;
-
 /**
- * KEYS: tenant gen, lock, [global gen]. ARGV: entry prefix, digest, mirrored global gen, token,
- * lease ms, mode (`join`: answer from an entry or wait for a leader; `fresh`: no-cache, never
- * read or wait, but still lead if nobody does). Returns {state, entry[, value]}; a follower marks
+ * The lookup, which is also the lock attempt. KEYS: tenant gen, lock, [global gen]. ARGV: entry
+ * prefix, digest, mirrored global gen, token, lease ms, mode (`join`: answer from an entry or wait
+ * for a leader; `fresh`: no-cache, never read or wait, but still lead if nobody does). Returns {state, entry[, value]}; a follower marks
  * the lock as awaited so the leader publishes only when someone listens.
  */
 export const ACQUIRE_LUA = `

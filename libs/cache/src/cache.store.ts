@@ -8,7 +8,7 @@ import {
   type RedisClient,
   RedisService,
 } from '@gateway/redis';
-import { ACQUIRE_LUA, FINISH_LUA, LOOKUP_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
+import { ACQUIRE_LUA, FINISH_LUA, POLL_LUA, RENEW_LUA } from './cache.scripts';
 import type { CacheKey } from './cache.types';
 import { CoalesceWaiters, type LeaderSignal, type Waiter } from './coalesce-waiters';
 
@@ -25,7 +25,6 @@ type Arg = string | number | Buffer;
 
 /** The script commands defineCommand adds (the *Buffer variants return raw bytes). */
 interface ScriptCommands {
-  cacheLookupBuffer(numKeys: number, ...args: Arg[]): Promise<Buffer | null>;
   cacheAcquireBuffer(numKeys: number, ...args: Arg[]): Promise<Buffer[]>;
   /** Fixed two keys: no count argument. */
   cacheFinish(...keysAndArgs: Arg[]): Promise<number>;
@@ -116,7 +115,6 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     this.globalGenKey = redis.keys.global('cache', 'gen');
     this.doneChannel = redis.keys.global('cache', 'done');
     this.flushAllChannel = redis.keys.global('cache', 'flush-all');
-    this.client.defineCommand('cacheLookup', { lua: LOOKUP_LUA });
     this.client.defineCommand('cacheAcquire', { lua: ACQUIRE_LUA });
     this.client.defineCommand('cacheFinish', { lua: FINISH_LUA, numberOfKeys: 2 });
     this.client.defineCommand('cachePoll', { lua: POLL_LUA, numberOfKeys: 2 });
@@ -164,21 +162,6 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   failed(message: string, err: unknown): void {
     this.backoffUntil = Date.now() + BACKOFF_AFTER_FAILURE_MS;
     this.warn(message, err);
-  }
-
-  async lookup(key: CacheKey): Promise<Buffer | null> {
-    const keys = this.cluster
-      ? [this.tenantGenKey(key)]
-      : [this.tenantGenKey(key), this.globalGenKey];
-    return this.timed(
-      this.scripts.cacheLookupBuffer(
-        keys.length,
-        ...keys,
-        this.entryPrefix(key),
-        key.digest,
-        this.mirroredGlobalGen ?? '0',
-      ),
-    );
   }
 
   async acquire(key: CacheKey, token: string, mode: AcquireMode): Promise<Acquired> {

@@ -23,10 +23,10 @@ export interface CompletionOutcome {
 
 /**
  * The completion pipeline: model → cache lookup (one round trip that also takes the coalescing
- * lock on a miss) → admission (rate slot, and on a miss the budget
- * and token reservations, in one Redis round trip) → provider (coalesced across instances) →
- * settlement. Each step is a facade of its own lib; this service only orders them and fills the
- * request's audit draft, which the audit interceptor writes before the response leaves.
+ * lock on a miss) → admission (rate slot, and on a miss the budget and token reservations, in one
+ * Redis round trip) → provider (coalesced across instances) → settlement. Each step is a facade of
+ * its own lib; this service only orders them and fills the request's audit draft, which the audit
+ * interceptor writes before the response leaves.
  */
 @Injectable()
 export class CompletionsService {
