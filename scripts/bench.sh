@@ -22,48 +22,18 @@
 #   NODE_PROF   extra node flags for the admission-on gateway, e.g. "--cpu-prof --cpu-prof-dir=run/prof"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-KIT=${BENCH_KIT:-$ROOT/../shared/bench}
-[ -f "$KIT/overhead.sh" ] || { echo "bench kit not found at $KIT (set BENCH_KIT)" >&2; exit 1; }
 LEVELS=${LEVELS:-"1 10 50 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3} RATES=${RATES-"200 1000"}
 SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit"}
 MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080} GW_OFF_PORT=${GW_OFF_PORT:-18082}
 BASE_NODE_PORT=${BASE_NODE_PORT:-18083} BASE_NEST_PORT=${BASE_NEST_PORT:-18084}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-bash scripts/ensure-services.sh
-[ -f dist/apps/gateway/src/main.js ] || npm run --silent build
-
-OUT_DIR=${OUT_DIR:-$ROOT/run/bench-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$OUT_DIR"; export BENCH_OUT=$OUT_DIR/results.jsonl
+OUT_DIR=${OUT_DIR:-$PWD/run/bench-$(date -u +%Y%m%dT%H%M%SZ)}
+# shellcheck source=scripts/bench/setup.sh
+source scripts/bench/setup.sh
+export BENCH_OUT=$OUT_DIR/results.jsonl
 # The kit's driver with a body that changes every request (for the miss scenario).
 UKIT=$OUT_DIR/kit-unique
 rm -rf "$UKIT"; cp -r "$KIT" "$UKIT"; cat scripts/bench/unique-body.lua >> "$UKIT/lib/post.lua"
-DB=llmgw_bench_$$
-ADMIN=bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-wait_live() {
-  for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$1/health/live" >/dev/null && return 0; sleep 0.5; done
-  echo "gateway on :$1 did not start; see $OUT_DIR" >&2; exit 1
-}
-start_gateway() { # port log [node flags...]
-  local port=$1 log=$2; shift 2
-  PORT=$port HOST=127.0.0.1 ADMIN_API_KEY=$ADMIN DB_MIGRATE_ON_BOOT=true \
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB REDIS_KEY_PREFIX="bench$$:" \
-    OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_API_KEY=sk-bench-0000 \
-    LOG_LEVEL=${GW_LOG_LEVEL:-info} node "$@" dist/apps/gateway/src/main.js > "$OUT_DIR/$log" 2>&1 &
-  pids+=("$!")
-  wait_live "$port"
-}
-
-PORT=$MOCK_PORT MOCK_QUIET=1 node "$KIT/mock-upstream.mjs" & MOCK=$!; pids+=("$MOCK")
-psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$DB\""
+start_mock
 # shellcheck disable=SC2086 # NODE_PROF holds several flags
 start_gateway "$GW_PORT" gateway.log ${NODE_PROF:-}; GW=${pids[-1]}
 start_gateway "$GW_OFF_PORT" gateway-noadm.log -r "$ROOT/scripts/bench/admission-off.cjs"; GW_OFF=${pids[-1]}
@@ -80,10 +50,7 @@ start_baseline() { # port script
 }
 start_baseline "$BASE_NODE_PORT" node-passthrough.cjs; BASE_NODE=${pids[-1]}
 start_baseline "$BASE_NEST_PORT" nest-passthrough.cjs; BASE_NEST=${pids[-1]}
-KEY=$(curl -sf -X POST "http://127.0.0.1:$GW_PORT/api/v1/admin/tenants" -H "X-API-Key: $ADMIN" \
-  -H 'Content-Type: application/json' \
-  -d '{"name":"bench","rate_limit":1000000,"tokens_per_minute":1000000000,"monthly_budget":900000}' |
-  node -pe 'JSON.parse(require("fs").readFileSync(0)).api_key')
+create_tenant "$GW_PORT"
 
 run() { # kit name url pid cache-control
   "$1/overhead.sh" -u "$3" -n "$2" -p "$4" -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r" \
