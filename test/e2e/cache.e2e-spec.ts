@@ -246,6 +246,44 @@ describe('response cache over HTTP (e2e, fake OpenAI upstream)', () => {
     }
   });
 
+  it('a hit is served when the budget cannot afford a miss, and holds none of the budget', async () => {
+    // Admission goes out as a miss alongside the lookup; a hit must still be judged as a hit.
+    const poor = await createTenant(gw, { rate_limit: 1000, monthly_budget: 50 });
+    const payload = body();
+    expect((await complete(poor.api_key, payload)).headers['x-cache']).toBe('MISS');
+    const admin = (path: string) => gw.http().get(path).set('X-API-Key', gw.adminKey);
+    const patched = await gw
+      .http()
+      .patch(`/api/v1/admin/tenants/${poor.tenant_id}`)
+      .set('X-API-Key', gw.adminKey)
+      .send({ monthly_budget: 0.0000001 });
+    expect(patched.status).toBe(200);
+
+    const hit = await complete(poor.api_key, payload);
+    expect(hit.status).toBe(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body.cost).toBe(0);
+    const refused = await complete(poor.api_key, body());
+    expect(refused.status).toBe(402);
+    expect(refused.body.error.code).toBe('budget_exceeded');
+
+    // Restore a budget a miss fits in: a hit's speculative reservation is handed back at once.
+    await gw
+      .http()
+      .patch(`/api/v1/admin/tenants/${poor.tenant_id}`)
+      .set('X-API-Key', gw.adminKey)
+      .send({ monthly_budget: 50 });
+    expect((await complete(poor.api_key, payload)).headers['x-cache']).toBe('HIT');
+    const deadline = Date.now() + 2_000;
+    let reserved = -1;
+    while (Date.now() < deadline) {
+      reserved = (await admin(`/api/v1/admin/tenants/${poor.tenant_id}`)).body.reserved_usd;
+      if (reserved === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(reserved).toBe(0);
+  });
+
   it('counts llm_gateway_cache_requests_total by result', async () => {
     const res = await gw.http().get('/metrics');
     expect(res.text).toMatch(/llm_gateway_cache_requests_total\{result="hit"\} [1-9]/);

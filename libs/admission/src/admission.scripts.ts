@@ -73,7 +73,9 @@ end
  * ADMIT — one round trip for every admission check of a request.
  * KEYS: 1 rl:req, 2 rl:tok, 3 rl:tokn, 4 bud:<month>, 5 bud:<month>:res
  * ARGV: 1 deadline (µs, 0 = none), 2 window (µs), 3 request limit, 4 tokens per window (-1 = none),
- *       5 slot/reservation id, 6 '1' = cache miss (reserve tokens and budget), 7 token demand,
+ *       5 slot/reservation id, 6 '1' = cache miss (reserve tokens and budget), '2' = a speculative
+ *       miss (sent while the cache lookup is still out: refused by the budget, it takes nothing
+ *       and claims nothing, so a hit can still take just its slot), '0' = a hit, 7 token demand,
  *       8 worst-case cost, 9 budget (-1 = unlimited), 10 month start (µs), 11 month end (µs),
  *       12 month hash expiry (unix ms), 13 reservation lifetime (µs), 14 spend from Postgres to
  *       create a missing month with ('' = none yet), 15 '1' = track the budget, 16 threshold a
@@ -84,6 +86,7 @@ end
  *          {'RATE', now, count, waitUs}        requests exhausted: nothing taken
  *          {'TOKENS', now, tokensUsed, waitUs, count, oldestSlot}  tokens exhausted: nothing taken
  *          {'BUDGET', now, count, oldestSlot, spend, reserved, claimed}  slot taken, nothing reserved
+ *          {'UNDECIDED', now}  a speculative miss the budget refuses: nothing taken, nothing claimed
  *          {'REBUILD', now}  month hash missing: call again with ARGV[14]
  *          {'MONTH', now}    the caller's month is not Redis's month: call again
  *          {'STALE', now}    ran after its deadline (Redis was frozen): did nothing
@@ -93,7 +96,8 @@ local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local tpm = tonumber(ARGV[4])
 local id = ARGV[5]
-local miss = ARGV[6] == '1'
+local miss = ARGV[6] ~= '0'
+local speculative = ARGV[6] == '2'
 local tokDemand = tonumber(ARGV[7])
 local worst = tonumber(ARGV[8])
 local budget = tonumber(ARGV[9])
@@ -173,6 +177,9 @@ if trackBudget then
   reserved = tonumber(m[2] or '0')
   if budget >= 0 and spend + reserved + worst > budget then budgetOk = false end
 end
+
+-- A hit would pass where this miss is refused: the caller asks again once it knows which it is.
+if not budgetOk and speculative then return {'UNDECIDED', now} end
 
 -- Past the limiter: the request takes its slot whatever happens next (CONTRACT §9).
 redis.call('ZADD', KEYS[1], istr(now), id)

@@ -7,7 +7,13 @@ import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
 import { RedisService, RedisUnavailableError } from '@gateway/redis';
 import { refusalThreshold, resolveThresholds } from './alert-thresholds';
-import type { ActualUsage, AdmissionDemand, AdmissionTicket, MonthSpend } from './admission.types';
+import type {
+  ActualUsage,
+  AdmissionDemand,
+  AdmissionTicket,
+  MonthSpend,
+  Speculation,
+} from './admission.types';
 import { type BudgetAlert, BudgetAlertSender } from './budget-alert.sender';
 import { LocalWindowLimiter } from './local-window.limiter';
 import { PostgresBudgetStore } from './postgres-budget.store';
@@ -36,6 +42,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 /** Retry-After of a 503 when neither Redis nor Postgres can answer for a budget. */
 const UNAVAILABLE_RETRY_AFTER_S = 2;
 const WARN_EVERY_MS = 10_000;
+const UNDECIDED: Speculation = Object.freeze({ kind: 'undecided' });
 
 /** Per-ticket state settle() needs; kept off the public ticket. */
 interface TicketState {
@@ -150,13 +157,62 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     const id = `${this.idPrefix}${(this.seq++).toString(36)}`;
     if (this.shared) {
       try {
-        return await this.admitShared(tenant, demand, id, budgetUnits);
+        const ticket = await this.admitShared(tenant, demand, id, budgetUnits, false);
+        if (ticket) return ticket;
       } catch (err) {
         if (!(err instanceof RedisUnavailableError)) throw err;
         this.enterFallback(err.message);
       }
     }
     return this.admitFallback(tenant, demand, id, budgetUnits);
+  }
+
+  /**
+   * Admits a request as a cache miss while its cache lookup is still on its way, so the two round
+   * trips overlap instead of adding up. Never rejects:
+   * - `admitted`: slot, tokens and budget taken as `admit(tenant, demand)` would. Should the lookup
+   *   hit after all, `settle(ticket, null)` hands the tokens and budget back; the slot stays, as a
+   *   hit's would.
+   * - `refused`: the request limit refused it, which no cache answer changes (nothing taken).
+   * - `undecided`: the token limit or the budget would refuse a miss but not a hit (nothing taken,
+   *   no alert claimed), or shared enforcement is away. Call `admit` once the cache has answered.
+   * Between a speculative admission and a hit's release, the tenant's budget and token window hold
+   * the miss's worst case: a concurrent miss at the very edge of the budget may be refused (402),
+   * never admitted beyond it.
+   */
+  async speculate(tenant: TenantContext, demand: AdmissionDemand): Promise<Speculation> {
+    if (!this.shared) return UNDECIDED;
+    const id = `${this.idPrefix}${(this.seq++).toString(36)}`;
+    try {
+      assertDemand(demand);
+      const ticket = await this.admitShared(tenant, demand, id, budgetOf(tenant), true);
+      return ticket ? { kind: 'admitted', ticket } : UNDECIDED;
+    } catch (err) {
+      if (!(err instanceof RedisUnavailableError)) return { kind: 'refused', error: err };
+      this.enterFallback(err.message);
+      return UNDECIDED;
+    }
+  }
+
+  /**
+   * A speculative ticket whose lookup hit: hands its tokens and budget back (the slot stays, as a
+   * hit's does) and gives the rate-limit headers as the hit leaves them. `released` is the
+   * settlement's round trip, for the caller to await alongside the response's other writes.
+   */
+  releaseAsHit(
+    tenant: TenantContext,
+    ticket: AdmissionTicket,
+  ): { headers: Readonly<Record<string, string>>; released: Promise<void> } {
+    const released = this.settle(tenant, ticket, null);
+    const remaining = ticket.headers['x-ratelimit-remaining-tokens'];
+    if (ticket.reservedTokens === 0 || remaining === undefined) {
+      return { headers: ticket.headers, released };
+    }
+    const headers = {
+      ...ticket.headers,
+      'x-ratelimit-remaining-tokens': String(Number(remaining) + ticket.reservedTokens),
+    };
+    return { headers, released };
   }
 
   /**
@@ -268,7 +324,9 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     demand: AdmissionDemand | null,
     id: string,
     budgetUnits: number | null,
-  ): Promise<AdmissionTicket> {
+    /** See `speculate`: null where a hit would pass but this miss does not. */
+    speculative: boolean,
+  ): Promise<AdmissionTicket | null> {
     const thresholds = resolveThresholds(tenant.alertThresholds, budgetUnits);
     const tokenDemand = demand ? demand.promptTokensUpperBound + demand.maxCompletionTokens : 0;
     const worst = demand?.worstCaseCostUnits ?? 0;
@@ -284,6 +342,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
         limit: tenant.rateLimit,
         tokensPerWindow: tenant.tokensPerMinute,
         miss: demand !== null,
+        speculative,
         tokenDemand,
         worstUnits: worst,
         budgetUnits,
@@ -335,6 +394,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
             null,
           );
         case 'TOKENS':
+          if (speculative) return null;
           throw this.rateLimited(
             tenant,
             'tokens',
@@ -377,7 +437,10 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
           } catch (err) {
             if (!(err instanceof PostgresUnavailableError)) throw err;
             // Redis has no spend for this month and Postgres cannot say what it is.
-            if (budgetUnits !== null && this.failClosed) throw this.budgetUnavailable({});
+            if (budgetUnits !== null && this.failClosed) {
+              if (speculative) return null;
+              throw this.budgetUnavailable({});
+            }
             this.warnEvery(
               'untracked',
               'month spend not rebuilt (Postgres unavailable): admitting without budget tracking',
@@ -385,6 +448,8 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
             trackBudget = false;
           }
           continue;
+        case 'UNDECIDED':
+          return null;
         case 'STALE':
           throw new RedisUnavailableError('admission reached Redis after its deadline', false);
       }

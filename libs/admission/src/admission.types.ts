@@ -43,3 +43,11 @@ export interface MonthSpend {
   readonly spendUnits: number;
   readonly reservedUnits: number;
 }
+
+/** What `AdmissionService.speculate` made of a miss admitted before its cache lookup answered. */
+export type Speculation =
+  | { readonly kind: 'admitted'; readonly ticket: AdmissionTicket }
+  /** Refused whatever the cache answers (the request limit); the error to throw. */
+  | { readonly kind: 'refused'; readonly error: unknown }
+  /** A hit and a miss would fare differently, or Redis is away: admit again, knowing which. */
+  | { readonly kind: 'undecided' };

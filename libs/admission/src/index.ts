@@ -1,6 +1,12 @@
 export { AdmissionModule } from './admission.module';
 export { AdmissionService, RATE_WINDOW_MS, reservationLifetimeMs } from './admission.service';
-export type { ActualUsage, AdmissionDemand, AdmissionTicket, MonthSpend } from './admission.types';
+export type {
+  ActualUsage,
+  AdmissionDemand,
+  AdmissionTicket,
+  MonthSpend,
+  Speculation,
+} from './admission.types';
 export { AdmissionSpendReader } from './admission-spend.reader';
 export { BudgetReservationEntity } from './budget-reservation.entity';
 export { promptTokenUpperBound, type PromptMessage } from './prompt-token-bound';

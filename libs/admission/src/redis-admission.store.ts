@@ -45,6 +45,8 @@ export interface AdmitParams {
   /** null: no token limit. */
   readonly tokensPerWindow: number | null;
   readonly miss: boolean;
+  /** A miss sent before the cache has answered: a budget refusal takes nothing (`UNDECIDED`). */
+  readonly speculative: boolean;
   readonly tokenDemand: number;
   readonly worstUnits: number;
   /** null: unlimited. */
@@ -87,7 +89,7 @@ export type AdmitReply =
       reservedUnits: number;
       claimed: string;
     }
-  | { kind: 'REBUILD' | 'MONTH' | 'STALE'; nowUs: number };
+  | { kind: 'REBUILD' | 'MONTH' | 'STALE' | 'UNDECIDED'; nowUs: number };
 
 export interface SettleParams {
   readonly tenantId: string;
@@ -175,7 +177,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       p.limit,
       p.tokensPerWindow ?? -1,
       p.id,
-      p.miss ? '1' : '0',
+      p.miss ? (p.speculative ? '2' : '1') : '0',
       p.tokenDemand,
       p.worstUnits,
       p.budgetUnits ?? -1,
@@ -220,6 +222,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       case 'REBUILD':
       case 'MONTH':
       case 'STALE':
+      case 'UNDECIDED':
         return { kind, nowUs: n(1) };
       default:
         throw new Error(`unexpected admit reply ${kind}`);

@@ -6,7 +6,14 @@ import { GatewayMetrics } from '@gateway/observability';
 import type { ChatRequest } from '@gateway/providers';
 import { parseCacheControl } from './cache-controls';
 import { CacheKeyBuilder } from './cache-key.builder';
-import type { CacheControls, CachedAnswer, CacheKey, CacheOpening, Coalesced } from './cache.types';
+import type {
+  CacheControls,
+  CachedAnswer,
+  CacheKey,
+  CacheMiss,
+  CacheOpening,
+  Coalesced,
+} from './cache.types';
 import { type Acquired, CacheStore } from './cache.store';
 import { CachedAnswerCodec, uncacheableReason } from './cached-answer.codec';
 import type { LeaderSignal } from './coalesce-waiters';
@@ -32,8 +39,8 @@ const DIRECT = Object.freeze({
   }),
   abandon: () => STORED_NOTHING,
 });
-const MISS_DIRECT: CacheOpening = Object.freeze({ status: 'miss', fill: DIRECT });
-const BYPASS_DIRECT: CacheOpening = Object.freeze({ status: 'bypass', fill: DIRECT });
+const MISS_DIRECT: CacheMiss = Object.freeze({ status: 'miss', fill: DIRECT });
+const BYPASS_DIRECT: CacheMiss = Object.freeze({ status: 'bypass', fill: DIRECT });
 const RESULT_LABELS = {
   hit: Object.freeze({ result: 'hit' }),
   miss: Object.freeze({ result: 'miss' }),
@@ -115,7 +122,7 @@ export class CacheService {
   }
 
   /** The opening of a request that does not engage the cache (`no-store`): counted as a bypass. */
-  bypass(): CacheOpening {
+  bypass(): CacheMiss {
     return this.count(BYPASS_DIRECT);
   }
 
@@ -265,7 +272,7 @@ export class CacheService {
     return bytes;
   }
 
-  private count(opening: CacheOpening): CacheOpening {
+  private count<T extends CacheOpening>(opening: T): T {
     this.metrics.cacheRequests.inc(RESULT_LABELS[opening.status]);
     return opening;
   }

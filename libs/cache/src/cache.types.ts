@@ -51,9 +51,13 @@ export interface CacheFill {
 }
 
 /** The outcome of a request's cache round trip (CacheService.open). */
-export type CacheOpening =
-  | { readonly status: 'hit'; readonly answer: CachedAnswer }
-  | { readonly status: 'miss' | 'bypass'; readonly fill: CacheFill };
+/** An opening without a usable entry: the answer is to be computed through `fill`. */
+export interface CacheMiss {
+  readonly status: 'miss' | 'bypass';
+  readonly fill: CacheFill;
+}
+
+export type CacheOpening = { readonly status: 'hit'; readonly answer: CachedAnswer } | CacheMiss;
 
 declare const cacheKeyBrand: unique symbol;
 

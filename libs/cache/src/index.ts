@@ -5,6 +5,7 @@ export type {
   CachedAnswer,
   CacheFill,
   CacheKey,
+  CacheMiss,
   CacheOpening,
   Coalesced,
 } from './cache.types';

@@ -1,7 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { type AdmissionTicket, AdmissionService } from '@gateway/admission';
+import {
+  type AdmissionDemand,
+  type AdmissionTicket,
+  AdmissionService,
+  type Speculation,
+} from '@gateway/admission';
 import { costUnits, maxCompletionTokens, worstCaseUnits } from '@gateway/billing';
-import { type CachedAnswer, type CacheOpening, CacheService, type Coalesced } from '@gateway/cache';
+import {
+  type CachedAnswer,
+  type CacheMiss,
+  type CacheOpening,
+  CacheService,
+  type Coalesced,
+} from '@gateway/cache';
 import type { ModelConfig } from '@gateway/config';
 import type { RequestContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
@@ -9,6 +20,9 @@ import { ProvidersService } from '@gateway/providers';
 import type { ParsedCompletion } from './completion-request.parser';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+/** What a response reports of the tenant's rate limits. */
+type Limits = Pick<AdmissionTicket, 'headers' | 'rateLimitRemaining'>;
 
 export interface CompletionOutcome {
   readonly answer: CachedAnswer;
@@ -23,8 +37,9 @@ export interface CompletionOutcome {
 
 /**
  * The completion pipeline: model → cache lookup (one round trip that also takes the coalescing
- * lock on a miss) → admission (rate slot, and on a miss the budget and token reservations, in one
- * Redis round trip) → provider (coalesced across instances) → settlement. Each step is a facade of
+ * lock on a miss), sent together with a speculative admission as a miss (rate slot, token and
+ * budget reservations, one round trip) → on a hit, the reservations go back and only the slot
+ * stays → provider (coalesced across instances) → settlement. Each step is a facade of
  * its own lib; this service only orders them and fills the request's audit draft, which the audit
  * interceptor writes before the response leaves.
  */
@@ -74,32 +89,56 @@ export class CompletionsService {
     }
 
     const controls = this.cache.controls(cacheControl);
-    // `no-store` requests (which also skip the lookup) need no key: it is not built for them.
-    const opened: CacheOpening = this.cache.engages(controls)
-      ? await this.cache.open(tenant, this.cache.key(tenant, model.alias, request), controls)
-      : this.cache.bypass();
+    const promptBound = this.admission.promptTokenUpperBound(model, request.messages);
+    const demand: AdmissionDemand = {
+      promptTokensUpperBound: promptBound,
+      maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
+      worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
+    };
 
-    if (opened.status === 'hit') {
-      const ticket = await this.admission.admit(tenant, null);
-      setHeaders(ticket.headers);
-      this.recordCached(ctx, opened.answer);
-      return this.outcome(opened.answer, true, 0, 'HIT', ticket);
-    }
-
-    const { fill } = opened;
+    let missed: CacheMiss;
     let ticket: AdmissionTicket;
-    try {
-      const promptBound = this.admission.promptTokenUpperBound(model, request.messages);
-      ticket = await this.admission.admit(tenant, {
-        promptTokensUpperBound: promptBound,
-        maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
-        worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
-      });
-    } catch (err) {
-      // Refused: identical requests waiting for this one must not wait for a call never made.
-      void fill.abandon();
-      throw err;
+    if (!this.cache.engages(controls)) {
+      // `no-store` skips the lookup, so it needs no key and no speculation: a plain miss.
+      missed = this.cache.bypass();
+      ticket = await this.admission.admit(tenant, demand);
+    } else {
+      // The lookup and the admission go out together: a miss waits for one round trip, not two.
+      const opening = this.cache.open(
+        tenant,
+        this.cache.key(tenant, model.alias, request),
+        controls,
+      );
+      const speculating = this.admission.speculate(tenant, demand); // never rejects
+      let opened: CacheOpening;
+      try {
+        opened = await opening;
+      } catch (err) {
+        void speculating.then((s) => this.release(tenant, s));
+        throw err;
+      }
+      const speculation = await speculating;
+
+      if (opened.status === 'hit') {
+        const limits = await this.admitHit(tenant, ctx, speculation);
+        setHeaders(limits.headers);
+        this.recordCached(ctx, opened.answer);
+        return this.outcome(opened.answer, true, 0, 'HIT', limits);
+      }
+      missed = opened;
+      try {
+        if (speculation.kind === 'refused') throw speculation.error;
+        ticket =
+          speculation.kind === 'admitted'
+            ? speculation.ticket
+            : await this.admission.admit(tenant, demand);
+      } catch (err) {
+        // Refused: identical requests waiting for this one must not wait for a call never made.
+        void opened.fill.abandon();
+        throw err;
+      }
     }
+    const { fill } = missed;
     setHeaders(ticket.headers);
 
     const compute = async (): Promise<CachedAnswer> => {
@@ -156,9 +195,34 @@ export class CompletionsService {
       answer,
       false,
       answer.costUnits,
-      opened.status === 'bypass' ? 'BYPASS' : 'MISS',
+      missed.status === 'bypass' ? 'BYPASS' : 'MISS',
       ticket,
     );
+  }
+
+  /** A hit takes a request slot only: the speculative miss's tokens and budget go back. */
+  private async admitHit(
+    tenant: TenantContext,
+    ctx: RequestContext,
+    speculation: Speculation,
+  ): Promise<Limits> {
+    switch (speculation.kind) {
+      case 'admitted': {
+        const { ticket } = speculation;
+        const { headers, released } = this.admission.releaseAsHit(tenant, ticket);
+        ctx.pending.push(released);
+        return { headers, rateLimitRemaining: ticket.rateLimitRemaining };
+      }
+      case 'refused':
+        throw speculation.error;
+      case 'undecided':
+        return this.admission.admit(tenant, null);
+    }
+  }
+
+  private release(tenant: TenantContext, speculation: Speculation): Promise<void> | undefined {
+    if (speculation.kind !== 'admitted') return undefined;
+    return this.admission.settle(tenant, speculation.ticket, null);
   }
 
   private recordCached(ctx: RequestContext, answer: CachedAnswer): void {
@@ -178,15 +242,15 @@ export class CompletionsService {
     cached: boolean,
     cost: number,
     cacheStatus: CacheStatus,
-    ticket: AdmissionTicket,
+    limits: Limits,
   ): CompletionOutcome {
     return {
       answer,
       cached,
       costUnits: cost,
       cacheStatus,
-      rateLimitRemaining: ticket.rateLimitRemaining,
-      headers: ticket.headers,
+      rateLimitRemaining: limits.rateLimitRemaining,
+      headers: limits.headers,
     };
   }
 }
