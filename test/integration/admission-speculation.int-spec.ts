@@ -66,6 +66,33 @@ describe('admission: speculative admission of a miss', () => {
     expect(next.ok && next.ticket.headers['x-ratelimit-remaining-tokens']).toBe('800');
   });
 
+  it('hits released in the same turn (one batch) hand back everything but their slots', async () => {
+    const tenant = tenantContext({ rateLimit: 10, tokensPerMinute: 1000, monthlyBudget: '1' });
+    const tickets = await Promise.all(
+      [1, 2, 3].map(async () => admitted(await inst.admission.speculate(tenant, demand(1000)))),
+    );
+    expect((await month(tenant)).reserved).toBe('3000');
+    const releases = tickets.map((t) => inst.admission.releaseAsHit(tenant, t));
+    // Each as if its own reservation had never been taken (the others' still count).
+    expect(releases.map((r) => r.headers['x-ratelimit-remaining-tokens'])).toEqual([
+      '1000',
+      '800',
+      '600',
+    ]);
+    await Promise.all(releases.map((r) => r.released));
+    expect((await month(tenant)).reserved).toBe('0');
+    const after = await inst.admission.peek(tenant);
+    expect(after['x-ratelimit-remaining-tokens']).toBe('1000');
+    expect(after['x-ratelimit-remaining-requests']).toBe('7');
+    // A ticket is released once: settling it again changes nothing.
+    await inst.admission.settle(tenant, tickets[0], {
+      promptTokens: 1,
+      completionTokens: 1,
+      costUnits: 5,
+    });
+    expect((await month(tenant)).spend).toBe('0');
+  });
+
   it('budget short: undecided, with no slot taken and no alert claimed; a miss is then refused once', async () => {
     const tenant = tenantContext({ rateLimit: 5, monthlyBudget: '0.0001' });
     const worst = 10_000_000; // 0.001 USD, ten times the budget

@@ -287,6 +287,37 @@ return reply
 `;
 
 /*
+ * RELEASE — hands back the tokens and budget of speculative admissions whose lookup hit (their
+ * slots stay), several of one tenant and month per call. Nothing to spend and nothing to claim, so
+ * none of SETTLE's modes: a reservation no longer held (expired, lost with Redis's data) is skipped.
+ * KEYS: 1 rl:tokn, 2 bud:<reservation month>, 3 bud:<reservation month>:res   ARGV: ids
+ * Reply: number of budget reservations released.
+ */
+export const RELEASE_LUA = `
+local tokens = 0
+local units = 0
+local released = 0
+for i = 1, #ARGV do
+  local id = ARGV[i]
+  local t = redis.call('HGET', KEYS[1], id)
+  if t and t ~= '0' then
+    redis.call('HSET', KEYS[1], id, '0')
+    tokens = tokens + tonumber(t)
+  end
+  local held = redis.call('HGET', KEYS[2], 'r:' .. id)
+  if held then
+    redis.call('HDEL', KEYS[2], 'r:' .. id)
+    redis.call('ZREM', KEYS[3], id)
+    units = units + tonumber(held)
+    released = released + 1
+  end
+end
+if tokens ~= 0 then redis.call('HINCRBY', KEYS[1], '#sum', -tokens) end
+if units ~= 0 then redis.call('HINCRBY', KEYS[2], 'reserved', -units) end
+return released
+`;
+
+/*
  * REASSERT — a reservation taken in Postgres while Redis was away becomes visible to Redis again,
  * so shared admissions count it while its request is still running.
  * KEYS: 1 bud:<month>, 2 bud:<month>:res   ARGV: 1 deadline, 2 id, 3 units, 4 expiry (µs)

@@ -22,6 +22,7 @@ import { promptTokenUpperBound, type PromptMessage } from './prompt-token-bound'
 import { type LimitState, rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers';
 import { RedisAdmissionStore, type SettleMode } from './redis-admission.store';
 import { type AlertProfile, SettleReplayQueue } from './settle-replay.queue';
+import { TurnBatcher } from './turn-batcher';
 import { type UtcMonth, utcMonthOf } from './utc-month';
 
 /** CONTRACT §7: one sliding window of 60 s for requests and for tokens. */
@@ -61,6 +62,12 @@ interface TicketState {
   settled: boolean;
 }
 
+/** A speculative ticket whose lookup hit, waiting for its turn's release script. */
+interface HitRelease {
+  readonly tenant: TenantContext;
+  readonly st: TicketState;
+}
+
 /**
  * Admission control (issue 3): per-tenant request and token limits over a 60 s sliding window and
  * monthly budgets, exact across every instance, with alerts and a defined Redis-outage mode. See
@@ -92,6 +99,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
   private purgeTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly lastWarn = new Map<string, number>();
+  private readonly hitReleases = new TurnBatcher<HitRelease>((batch) => this.releaseHits(batch));
 
   constructor(
     config: GatewayConfigService,
@@ -203,7 +211,16 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     tenant: TenantContext,
     ticket: AdmissionTicket,
   ): { headers: Readonly<Record<string, string>>; released: Promise<void> } {
-    const released = this.settle(tenant, ticket, null);
+    const st = this.states.get(ticket);
+    let released: Promise<void>;
+    if (st && !st.settled && st.redisHeld && !st.pgHeld && st.localTokenBucket === null) {
+      // Nothing to spend or claim: a lean script, one per tenant and month per event-loop turn.
+      st.settled = true;
+      this.inFlight.delete(st.id);
+      released = this.hitReleases.add(`${st.tenantId} ${st.month.label}`, { tenant, st });
+    } else {
+      released = this.settle(tenant, ticket, null);
+    }
     const remaining = ticket.headers['x-ratelimit-remaining-tokens'];
     if (ticket.reservedTokens === 0 || remaining === undefined) {
       return { headers: ticket.headers, released };
@@ -213,6 +230,29 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
       'x-ratelimit-remaining-tokens': String(Number(remaining) + ticket.reservedTokens),
     };
     return { headers, released };
+  }
+
+  private async releaseHits(batch: HitRelease[]): Promise<void> {
+    const { st } = batch[0];
+    try {
+      if (!this.shared) throw new RedisUnavailableError('shared admission is in fallback', false);
+      await this.store.release(
+        st.tenantId,
+        st.month,
+        batch.map((r) => r.st.id),
+      );
+    } catch (err) {
+      if (!(err instanceof RedisUnavailableError)) {
+        // The reservations stay held until they expire: conservative, never an overshoot.
+        this.logger.error({ err, tenant: st.tenantId }, 'releasing hits failed');
+        return;
+      }
+      this.enterFallback(err.message);
+      // Replayed like any settlement Redis could not take, once it is back.
+      const notAfterMs = this.store.redisNowMs() - REPLAY_CLOCK_MARGIN_MS;
+      const mode = err.maybeExecuted ? 'ambiguous' : 'unsent';
+      for (const r of batch) this.queueReplay(r.st, mode, 0, 0, notAfterMs, alertProfile(r.tenant));
+    }
   }
 
   /**

@@ -3,7 +3,14 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { GatewayConfigService } from '@gateway/config';
 import { type RedisClient, RedisService } from '@gateway/redis';
 import type { ResolvedThreshold } from './alert-thresholds';
-import { ADMIT_LUA, PEEK_LUA, REASSERT_LUA, SETTLE_LUA, SPEND_LUA } from './admission.scripts';
+import {
+  ADMIT_LUA,
+  PEEK_LUA,
+  REASSERT_LUA,
+  RELEASE_LUA,
+  SETTLE_LUA,
+  SPEND_LUA,
+} from './admission.scripts';
 import type { UtcMonth } from './utc-month';
 
 interface LuaScript {
@@ -18,6 +25,7 @@ function script(lua: string): LuaScript {
 const SCRIPTS = {
   admit: script(ADMIT_LUA),
   settle: script(SETTLE_LUA),
+  release: script(RELEASE_LUA),
   reassert: script(REASSERT_LUA),
   peek: script(PEEK_LUA),
   spend: script(SPEND_LUA),
@@ -302,6 +310,20 @@ export class RedisAdmissionStore implements OnModuleInit {
       tokensUsed: Number(r[3]),
       tokenOldestUs: Number(r[4]),
     };
+  }
+
+  /** RELEASE: hands back the tokens and budget of these reservations (one tenant, one month). */
+  async release(tenantId: string, month: UtcMonth, ids: readonly string[]): Promise<void> {
+    await this.run(
+      SCRIPTS.release,
+      [
+        this.redis.keys.tenant(tenantId, 'rl', 'tokn'),
+        this.redis.keys.tenant(tenantId, 'bud', month.label),
+        this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
+      ],
+      ids,
+      -1,
+    );
   }
 
   /** This month's spend and live reservations, or null when the month hash does not exist. */
