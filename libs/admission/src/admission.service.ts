@@ -162,7 +162,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
   async admit(tenant: TenantContext, demand: AdmissionDemand | null): Promise<AdmissionTicket> {
     if (demand) assertDemand(demand);
     const budgetUnits = budgetOf(tenant);
-    const id = `${this.idPrefix}${(this.seq++).toString(36)}`;
+    const id = this.nextId();
     if (this.shared) {
       try {
         const ticket = await this.admitShared(tenant, demand, id, budgetUnits, false);
@@ -179,8 +179,8 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
    * Admits a request as a cache miss while its cache lookup is still on its way, so the two round
    * trips overlap instead of adding up. Never rejects:
    * - `admitted`: slot, tokens and budget taken as `admit(tenant, demand)` would. Should the lookup
-   *   hit after all, `settle(ticket, null)` hands the tokens and budget back; the slot stays, as a
-   *   hit's would.
+   *   hit after all, `releaseAsHit` hands the tokens and budget back; the slot stays, as a hit's
+   *   would.
    * - `refused`: the request limit refused it, which no cache answer changes (nothing taken).
    * - `undecided`: the token limit or the budget would refuse a miss but not a hit (nothing taken,
    *   no alert claimed), or shared enforcement is away. Call `admit` once the cache has answered.
@@ -190,7 +190,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
    */
   async speculate(tenant: TenantContext, demand: AdmissionDemand): Promise<Speculation> {
     if (!this.shared) return UNDECIDED;
-    const id = `${this.idPrefix}${(this.seq++).toString(36)}`;
+    const id = this.nextId();
     try {
       assertDemand(demand);
       const ticket = await this.admitShared(tenant, demand, id, budgetOf(tenant), true);
@@ -204,8 +204,9 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * A speculative ticket whose lookup hit: hands its tokens and budget back (the slot stays, as a
-   * hit's does) and gives the rate-limit headers as the hit leaves them. `released` is the
-   * settlement's round trip, for the caller to await alongside the response's other writes.
+   * hit's does) and gives the rate-limit headers as the hit leaves them. `released` settles when
+   * the batched release has run (never rejects), for the caller to await alongside the response's
+   * other writes.
    */
   releaseAsHit(
     tenant: TenantContext,
@@ -230,6 +231,11 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
       'x-ratelimit-remaining-tokens': String(Number(remaining) + ticket.reservedTokens),
     };
     return { headers, released };
+  }
+
+  /** A slot/reservation id unique across the fleet: a random per-process prefix and a counter. */
+  private nextId(): string {
+    return `${this.idPrefix}${(this.seq++).toString(36)}`;
   }
 
   private async releaseHits(batch: HitRelease[]): Promise<void> {
