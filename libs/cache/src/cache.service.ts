@@ -158,7 +158,7 @@ export class CacheService {
    * lock at once when it gives up, so the waiters call the provider themselves instead of timing
    * out.
    */
-  private lead(key: CacheKey, entry: string, ttl: number, token: string): CacheOpening {
+  private lead(key: CacheKey, entry: string, ttl: number, token: string): CacheMiss {
     const heartbeat = setInterval(
       () =>
         void this.store
@@ -245,7 +245,7 @@ export class CacheService {
   private miss(
     run: (compute: () => Promise<CachedAnswer>) => Promise<Coalesced>,
     abandon: () => unknown = () => undefined,
-  ): CacheOpening {
+  ): CacheMiss {
     let used = false;
     return {
       status: 'miss',
