@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { RouteConfig } from '@gateway/config';
+import type { ProviderConfig, RouteConfig } from '@gateway/config';
 import type { AttemptRecord, AuditDraft } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
@@ -10,6 +10,39 @@ import { ProviderRegistry, type ProviderRuntime } from './provider-registry.serv
 import { backoffMs } from './resilience/backoff';
 import { sleep } from './resilience/sleep';
 
+/** What one successful attempt reports of itself, when it knows at once (a stream knows at its end). */
+export interface AttemptUsage {
+  readonly providerModel: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+/**
+ * One kind of upstream call the router can run along a model's routes: a chat completion, the
+ * opening of a stream (it succeeds at the provider's first event), an embedding. The router owns
+ * retries, fallback, breakers, attempt records and metrics; the call owns only the one attempt.
+ */
+export interface RouteCall<T> {
+  /** `gen_ai_operation_name` of the metrics. */
+  readonly operation: string;
+  /** One attempt on one provider, within `timeoutMs`; throws ProviderError (or anything, = invalid). */
+  attempt(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T>;
+  /** Model and tokens of a finished attempt, or null when they are only known later. */
+  usage(value: T): AttemptUsage | null;
+}
+
+export interface Routed<T> {
+  value: T;
+  route: RouteConfig;
+  /** Time spent waiting on providers (calls and backoff), for the gateway-overhead metric. */
+  upstreamNs: bigint;
+}
+
 export interface RoutedResult {
   result: ChatResult;
   route: RouteConfig;
@@ -19,17 +52,15 @@ export interface RoutedResult {
 
 /** A retry is not worth starting with less time than this left on the provider's deadline. */
 const MIN_RETRY_WINDOW_MS = 250;
-const OPERATION = 'chat';
-
-interface RouteOutcome {
-  readonly routed?: RoutedResult;
+interface RouteOutcome<T> {
+  readonly routed?: Routed<T>;
   /** Calls made on this route and how many of them timed out. */
   readonly calls: number;
   readonly timeouts: number;
 }
 
 /**
- * The one retry loop of the gateway (issue 5): routes in order; per route, a call, then retries of
+ * The one retry loop of the gateway, whatever the call: routes in order; per route, a call, then retries of
  * retryable failures with jittered exponential backoff (or the provider's Retry-After when it fits
  * the provider's deadline), within `max_retries` and the provider's retry budget; then the next
  * route. Open circuits are skipped without a call. A malformed request (upstream 400) stops at once.
@@ -44,12 +75,40 @@ export class ProviderRouter {
     private readonly metrics: GatewayMetrics,
   ) {}
 
+  /** A chat completion along the routes (see `run`). */
   async complete(
     routes: readonly RouteConfig[],
     request: ChatRequest,
     draft: AuditDraft,
     signal?: AbortSignal,
   ): Promise<RoutedResult> {
+    const { value, route, upstreamNs } = await this.run(
+      routes,
+      draft,
+      {
+        operation: 'chat',
+        attempt: (provider, r, timeoutMs, s) =>
+          this.caller.chat(provider, r, request, timeoutMs, s),
+        usage: (result) => result,
+      },
+      signal,
+    );
+    return { result: value, route, upstreamNs };
+  }
+
+  /**
+   * Runs `call` along the routes until one attempt succeeds. Every attempt is appended to
+   * `draft.attempts`; on success `draft.provider`, `upstreamLatencyMs` and (when the call reports
+   * it) `providerModel` are set. Throws GatewayError: `upstream_bad_request` (400, no fallback),
+   * `all_providers_failed` (502), `upstream_timeout` (504, every call timed out or the caller gave
+   * up), `no_provider_available` (503, no call could be made).
+   */
+  async run<T>(
+    routes: readonly RouteConfig[],
+    draft: AuditDraft,
+    call: RouteCall<T>,
+    signal?: AbortSignal,
+  ): Promise<Routed<T>> {
     const attempts: AttemptRecord[] = [];
     let calls = 0;
     let timeouts = 0;
@@ -59,13 +118,14 @@ export class ProviderRouter {
       for (const route of routes) {
         const runtime = this.registry.get(route.provider);
         const started = process.hrtime.bigint();
-        const outcome = await this.tryRoute(runtime, route, request, attempts, previous, signal);
+        const outcome = await this.tryRoute(runtime, route, call, attempts, previous, signal);
         upstreamNs += process.hrtime.bigint() - started;
         calls += outcome.calls;
         timeouts += outcome.timeouts;
         if (outcome.routed) {
           draft.provider = route.provider;
-          draft.providerModel = outcome.routed.result.providerModel;
+          const usage = call.usage(outcome.routed.value);
+          if (usage !== null) draft.providerModel = usage.providerModel;
           draft.upstreamLatencyMs = Number(upstreamNs / 1_000_000n);
           return { ...outcome.routed, upstreamNs };
         }
@@ -80,14 +140,14 @@ export class ProviderRouter {
     throw this.failure(routes, attempts, calls, timeouts);
   }
 
-  private async tryRoute(
+  private async tryRoute<T>(
     runtime: ProviderRuntime,
     route: RouteConfig,
-    request: ChatRequest,
+    call: RouteCall<T>,
     attempts: AttemptRecord[],
     previous: string | null,
     signal: AbortSignal | undefined,
-  ): Promise<RouteOutcome> {
+  ): Promise<RouteOutcome<T>> {
     const { config: provider, breaker, budget } = runtime;
     const admission = breaker.tryAcquire(Date.now());
     if (admission === 'reject') {
@@ -109,13 +169,14 @@ export class ProviderRouter {
       let error: ProviderError;
       try {
         calls++;
-        const result = await this.caller.chat(provider, route, request, timeoutMs, signal);
+        const value = await call.attempt(provider, route, timeoutMs, signal);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         breaker.onSuccess(Date.now(), probe);
         this.registry.recordCall(provider.name, null);
-        this.recordAttempt(attempts, route, 'success', seconds, null);
-        this.recordTokens(route, result);
-        return { routed: { result, route, upstreamNs: 0n }, calls, timeouts };
+        this.recordAttempt(call.operation, attempts, route, 'success', seconds, null);
+        const usage = call.usage(value);
+        if (usage !== null) this.recordTokens(call.operation, route, usage);
+        return { routed: { value, route, upstreamNs: 0n }, calls, timeouts };
       } catch (err) {
         error = ProviderCaller.toProviderError(err);
       }
@@ -124,7 +185,7 @@ export class ProviderRouter {
 
       if (error.kind === 'aborted') {
         breaker.release(probe);
-        this.recordAttempt(attempts, route, 'timeout', seconds, error);
+        this.recordAttempt(call.operation, attempts, route, 'timeout', seconds, error);
         throw new GatewayError(
           'upstream_timeout',
           'The request was cancelled before a provider answered.',
@@ -133,7 +194,7 @@ export class ProviderRouter {
           },
         );
       }
-      this.recordAttempt(attempts, route, error.attemptOutcome, seconds, error);
+      this.recordAttempt(call.operation, attempts, route, error.attemptOutcome, seconds, error);
       if (error.kind === 'bad_request') {
         // The provider is healthy; the request is at fault and every other provider would say so.
         breaker.onSuccess(now, probe);
@@ -165,6 +226,7 @@ export class ProviderRouter {
   }
 
   private recordAttempt(
+    operation: string,
     attempts: AttemptRecord[],
     route: RouteConfig,
     outcome: AttemptRecord['outcome'],
@@ -174,7 +236,7 @@ export class ProviderRouter {
     attempts.push({ provider: route.provider, outcome, latency_ms: Math.round(seconds * 1000) });
     this.metrics.upstreamAttempts.inc({ provider: route.provider, outcome });
     const labels = {
-      gen_ai_operation_name: OPERATION,
+      gen_ai_operation_name: operation,
       gen_ai_provider_name: route.provider,
       gen_ai_request_model: route.model,
     };
@@ -184,9 +246,13 @@ export class ProviderRouter {
     );
   }
 
-  private recordTokens(route: RouteConfig, result: ChatResult): void {
+  /**
+   * The token-usage histogram for one answered call. Public for calls whose usage is only known
+   * after the router returned (a stream reports its usage at its end).
+   */
+  recordTokens(operation: string, route: RouteConfig, result: AttemptUsage): void {
     const labels = {
-      gen_ai_operation_name: OPERATION,
+      gen_ai_operation_name: operation,
       gen_ai_provider_name: route.provider,
       gen_ai_request_model: route.model,
     };
