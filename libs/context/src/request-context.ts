@@ -15,8 +15,15 @@ export type Outcome =
   | 'unavailable'
   | 'internal_error';
 
+/** `skipped_unconfigured`: the route's provider has no API key, so it was passed over without a call. */
 export type AttemptOutcome =
-  'success' | 'timeout' | 'error' | 'rate_limited' | 'rejected' | 'skipped_circuit_open';
+  | 'success'
+  | 'timeout'
+  | 'error'
+  | 'rate_limited'
+  | 'rejected'
+  | 'skipped_circuit_open'
+  | 'skipped_unconfigured';
 
 export interface AttemptRecord {
   provider: string;
