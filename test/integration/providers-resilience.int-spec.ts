@@ -1,5 +1,5 @@
 /*
- * Issue 5 "Retries", "Circuit breaker", "Health checks", "Recovery": measured against real
+ * Retries, circuit breaker, health checks and recovery (docs/providers.md): measured against real
  * sockets and a real Redis. Each block boots its own ProvidersModule and fake upstreams, so
  * breaker and budget state never leaks between blocks.
  */
