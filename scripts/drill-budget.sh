@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The budget drill of issue 3: the budget race, 20 rounds (ADMISSION_DRILL_RUNS to change), on 3
+# The budget drill: the budget race, 20 rounds (ADMISSION_DRILL_RUNS to change), on 3
 # AdmissionService instances sharing the local Redis and Postgres. Prints the worst overshoot
 # (requests and dollars); exits non-zero if it is not 0.
 set -euo pipefail

@@ -37,7 +37,8 @@ describe('usage and chargeback reports (e2e)', () => {
     gw = await startGateway({
       env: { OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url },
     });
-    a = await createTenant(gw, { rate_limit: 1000, monthly_budget: 50 });
+    // A name a CSV must quote.
+    a = await createTenant(gw, { name: 'Acme, Research', rate_limit: 1000, monthly_budget: 50 });
     b = await createTenant(gw, { rate_limit: 1000, monthly_budget: 50 });
 
     const prompts = ['one two three', 'four five six seven', 'eight nine ten eleven twelve'];
@@ -79,6 +80,7 @@ describe('usage and chargeback reports (e2e)', () => {
     const res = await gw.http().get('/api/v1/usage?days=1').set('X-API-Key', a.api_key);
     expect(res.status).toBe(200);
     expect(res.body.tenant_id).toBe(a.tenant_id);
+    expect(res.body.tenant_name).toBe('Acme, Research');
     expect(res.body.period_days).toBe(1);
     const rows = res.body.usage_by_provider as Array<Record<string, number | string>>;
     expect(rows.map((r) => r.provider).sort()).toEqual(Object.keys(spent).sort());
@@ -123,7 +125,12 @@ describe('usage and chargeback reports (e2e)', () => {
       .set('X-API-Key', b.api_key)
       .set('X-Tenant-Id', a.tenant_id);
     expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ tenant_id: b.tenant_id, period_days: 1, usage_by_provider: [] });
+    expect(empty.body).toEqual({
+      tenant_id: b.tenant_id,
+      tenant_name: b.name,
+      period_days: 1,
+      usage_by_provider: [],
+    });
 
     const mine = await complete(
       b.api_key,
@@ -162,6 +169,7 @@ describe('usage and chargeback reports (e2e)', () => {
     );
     let totalA = 0n;
     for (const row of rowsA) {
+      expect(row.tenant_name).toBe('Acme, Research');
       const provider = row.provider as string;
       const answered = spent[provider];
       const hits = spent.cache?.requests ?? 0;
@@ -186,11 +194,12 @@ describe('usage and chargeback reports (e2e)', () => {
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'tenant,tenant_id,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
+      'tenant,tenant_id,tenant_name,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
     );
-    const lineA = lines.find((l) => l.startsWith(`${a.tenant_id},`))!;
+    const prefixA = `${a.tenant_id},${a.tenant_id},"Acme, Research",`;
+    const lineA = lines.find((l) => l.startsWith(prefixA))!;
     // CSV money is an exact decimal string: parse it without floating point.
-    const [whole, frac = ''] = lineA.split(',')[5].split('.');
+    const [whole, frac = ''] = lineA.slice(prefixA.length).split(',')[3].split('.');
     expect(BigInt(whole) * 10_000_000_000n + BigInt(frac.padEnd(10, '0'))).toBe(
       Object.values(spent).reduce((s, r) => s + r.units, 0n),
     );

@@ -13,7 +13,8 @@ import {
 } from './admission.harness';
 
 /*
- * The budget drill (issue 3): CI runs a few rounds; `npm run drill:budget` runs 20
+ * The budget drill (spend never exceeds the budget, however many requests race): CI runs a few
+ * rounds; `npm run drill:budget` runs 20
  * (ADMISSION_DRILL_RUNS) and prints the worst overshoot seen, which must be 0.
  * Each round, on a fresh tenant and 3 instances sharing Redis:
  *  A. 200 concurrent requests against a budget of exactly 100 worst cases → admitted − 100;

@@ -145,6 +145,7 @@ interface Tenant {
   tenant_id: string;
   api_key: string;
   key_id: string;
+  name: string;
 }
 
 describe('audit recording and reports over HTTP', () => {
@@ -326,6 +327,7 @@ describe('audit recording and reports over HTTP', () => {
     expect(own.status).toBe(200);
     expect(own.body).toEqual({
       tenant_id: a.tenant_id,
+      tenant_name: a.name,
       period_days: 7,
       usage_by_provider: [
         expect.objectContaining({ provider: 'cache', requests: 1, tokens: 27, cost: 0 }),
@@ -393,6 +395,7 @@ describe('audit recording and reports over HTTP', () => {
     expect(rowA).toEqual({
       tenant: a.tenant_id,
       tenant_id: a.tenant_id,
+      tenant_name: a.name,
       provider: 'openai',
       requests: 2,
       prompt_tokens: 24,
@@ -407,9 +410,11 @@ describe('audit recording and reports over HTTP', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.text.split('\r\n')[0]).toBe(
-      'tenant,tenant_id,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
+      'tenant,tenant_id,tenant_name,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
     );
-    expect(csv.text).toContain(`${a.tenant_id},${a.tenant_id},2,24,30,0.00054,1,0.00054\r\n`);
+    expect(csv.text).toContain(
+      `${a.tenant_id},${a.tenant_id},${a.name},2,24,30,0.00054,1,0.00054\r\n`,
+    );
   });
 
   it('lists audit records newest first with filters and a cursor', async () => {

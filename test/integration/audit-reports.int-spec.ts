@@ -6,6 +6,7 @@ import {
   PostgresRecordSink,
   RequestRecordEntity,
 } from '@gateway/audit';
+import { TenantEntity } from '@gateway/tenancy';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { parseAuditQuery } from '../../libs/audit/src/report-query.parser';
 
@@ -51,7 +52,10 @@ describe('audit reports (Postgres)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('audit_reports');
     sink = new PostgresRecordSink(db.dataSource);
-    audit = new AuditService(db.dataSource.getRepository(RequestRecordEntity));
+    audit = new AuditService(
+      db.dataSource.getRepository(RequestRecordEntity),
+      db.dataSource.getRepository(TenantEntity),
+    );
   });
   afterAll(async () => {
     await db.drop();
@@ -117,9 +121,10 @@ describe('audit reports (Postgres)', () => {
     });
 
     it('has one row per answering provider plus `cache`, with exact costs', async () => {
-      const report = await audit.tenantUsage(A, 30);
+      const report = await audit.tenantUsage({ id: A, name: 'alpha' }, 30);
       expect(report).toEqual({
         tenant_id: A,
+        tenant_name: 'alpha',
         period_days: 30,
         usage_by_provider: [
           { provider: 'anthropic', requests: 1, tokens: 300, cost: 4.5e-8, avg_latency_ms: 100 },
@@ -136,20 +141,22 @@ describe('audit reports (Postgres)', () => {
     });
 
     it('uses a rolling window of days × 24 h ending now', async () => {
-      const wider = await audit.tenantUsage(A, 31);
+      const wider = await audit.tenantUsage({ id: A, name: 'alpha' }, 31);
       const openai = wider.usage_by_provider.find((r) => r.provider === 'openai');
       expect(openai?.requests).toBe(5);
       expect(openai?.cost).toBe(0.3000000019);
-      const one = await audit.tenantUsage(A, 1);
+      const one = await audit.tenantUsage({ id: A, name: 'alpha' }, 1);
       expect(one.usage_by_provider.find((r) => r.provider === 'openai')?.requests).toBe(3);
     });
 
     it("never shows another tenant's requests", async () => {
-      const b = await audit.tenantUsage(B, 30);
+      const b = await audit.tenantUsage({ id: B, name: 'beta' }, 30);
       expect(b.usage_by_provider).toEqual([
         { provider: 'openai', requests: 1, tokens: 15, cost: 0.0000999999, avg_latency_ms: 100 },
       ]);
-      expect((await audit.tenantUsage(randomUUID(), 30)).usage_by_provider).toEqual([]);
+      expect(
+        (await audit.tenantUsage({ id: randomUUID(), name: 'nobody' }, 30)).usage_by_provider,
+      ).toEqual([]);
     });
   });
 
@@ -159,9 +166,15 @@ describe('audit reports (Postgres)', () => {
     const to = new Date('2024-03-01T00:00:00Z');
     const T1 = randomUUID();
     const T2 = randomUUID();
+    /** A name a CSV must quote, and that a spreadsheet would run as a formula. */
+    const T1_NAME = '=Acme, "R&D"';
     const fixtures: AuditRecord[] = [];
 
     beforeAll(async () => {
+      // T1 is a tenant; T2 has records but no tenant row (its name reads as null).
+      await db.dataSource
+        .getRepository(TenantEntity)
+        .insert({ id: T1, name: T1_NAME, rateLimit: 10 });
       const at = (iso: string) => new Date(iso);
       // 1000 requests of 3e-10 USD each: a float accumulation would not land on 3e-7.
       for (let i = 0; i < 1000; i++) {
@@ -268,6 +281,8 @@ describe('audit reports (Postgres)', () => {
       expect([...byTenant.keys()].sort()).toEqual([T1, T2].sort());
       const t1 = byTenant.get(T1)!;
       expect(t1.tenant_id).toBe(T1);
+      expect(t1.tenant_name).toBe(T1_NAME);
+      expect(byTenant.get(T2)!.tenant_name).toBeNull();
       expect(t1).toMatchObject({
         requests: 1002,
         prompt_tokens: 1000 + 20,
@@ -321,7 +336,9 @@ describe('audit reports (Postgres)', () => {
         expect(row.completion_tokens).toBe(g!.c);
         expect(Object.keys(row).sort()).toEqual(
           [
-            ...groupBy.flatMap((f) => (f === 'tenant' ? ['tenant', 'tenant_id'] : [f])),
+            ...groupBy.flatMap((f) =>
+              f === 'tenant' ? ['tenant', 'tenant_id', 'tenant_name'] : [f],
+            ),
             'requests',
             'prompt_tokens',
             'completion_tokens',
@@ -342,13 +359,14 @@ describe('audit reports (Postgres)', () => {
       expect(csv.endsWith('\r\n')).toBe(true);
       const lines = csv.split('\r\n');
       expect(lines[0]).toBe(
-        'tenant,tenant_id,model,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
+        'tenant,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cost,cache_hits,cost_saved',
       );
-      expect(csv).toContain(`${T1},${T1},gpt-4o-mini,1000,1000,2000,0.0000003,0,0\r\n`);
-      expect(csv).toContain(`${T1},${T1},claude,2,20,10,0.3,0,0\r\n`);
-      expect(csv).toContain(`${T2},${T2},"we""ird,\nmodel",1,10,5,0.000000001,0,0\r\n`);
-      expect(csv).toContain(`${T2},${T2},"'=HYPERLINK(""x"")",1,10,5,0.000000002,0,0\r\n`);
-      expect(csv).toContain(`${T2},${T2},gpt-4o-mini,1,10,5,0,1,0.0000000123\r\n`);
+      const t1 = `${T1},${T1},"'=Acme, ""R&D"""`;
+      expect(csv).toContain(`${t1},gpt-4o-mini,1000,1000,2000,0.0000003,0,0\r\n`);
+      expect(csv).toContain(`${t1},claude,2,20,10,0.3,0,0\r\n`);
+      expect(csv).toContain(`${T2},${T2},,"we""ird,\nmodel",1,10,5,0.000000001,0,0\r\n`);
+      expect(csv).toContain(`${T2},${T2},,"'=HYPERLINK(""x"")",1,10,5,0.000000002,0,0\r\n`);
+      expect(csv).toContain(`${T2},${T2},,gpt-4o-mini,1,10,5,0,1,0.0000000123\r\n`);
     });
   });
 

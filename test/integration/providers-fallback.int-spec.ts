@@ -1,7 +1,7 @@
 /*
- * Issue 5 "Fallback": every failure kind of the primary yields a success from the fallback with
- * the attempts recorded; a 400 does not fall back; both down → 502 (or 504) within the deadline,
- * with no key in the error. Real ProvidersService, real sockets, real Redis.
+ * Fallback (docs/providers.md): every failure kind of the primary yields a success from the
+ * fallback with the attempts recorded; a 400 does not fall back; both down → 502 (or 504) within
+ * the deadline, with no key in the error. Real ProvidersService, real sockets, real Redis.
  */
 import { type FakeMode, type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
 import { newAuditDraft } from '@gateway/context';

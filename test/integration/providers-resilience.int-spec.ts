@@ -1,5 +1,5 @@
 /*
- * Issue 5 "Retries", "Circuit breaker", "Health checks", "Recovery": measured against real
+ * Retries, circuit breaker, health checks and recovery (docs/providers.md): measured against real
  * sockets and a real Redis. Each block boots its own ProvidersModule and fake upstreams, so
  * breaker and budget state never leaks between blocks.
  */
@@ -408,7 +408,11 @@ describe('a hosted provider without a key', () => {
   let p: ProvidersInstance;
   beforeAll(async () => {
     f = await fakes();
-    const catalog = twoProviderCatalog().replace(/api_key: "sk-ant-[^"]*"/, 'api_key: ""');
+    // The primary's circuit opens on its first failure and stays open, for the mixed 503 below.
+    const breaker = { failure_threshold: 1, open_ms: 30000, max_open_ms: 30000 };
+    const catalog = twoProviderCatalog({
+      primary: { max_retries: 0, health_check: false, circuit_breaker: breaker },
+    }).replace(/api_key: "sk-ant-[^"]*"/, 'api_key: ""');
     p = await startProviders(catalog, f.env);
   });
   afterAll(async () => {
@@ -416,21 +420,48 @@ describe('a hosted provider without a key', () => {
     await f.close();
   });
 
-  it('is down with the reason, never probed or called; its routes are skipped', async () => {
+  it('is unconfigured, not down: never probed or called; its routes are skipped', async () => {
     const row = p.service.statuses().find((s) => s.provider === 'secondary');
     expect(row).toMatchObject({
-      status: 'down',
-      circuit: 'open',
-      last_error: 'no API key configured',
+      status: 'unconfigured',
+      circuit: 'closed',
+      last_error: 'unconfigured: set providers.secondary.api_key in the catalog',
     });
+    expect(p.service.isDegraded()).toBe(false);
+
+    const fallbacks = async () =>
+      (await p.metrics.fallbacks.get()).values
+        .filter((v) => v.labels.from_provider === 'secondary')
+        .reduce((n, v) => n + v.value, 0);
+    const before = await fallbacks();
+    const ok = await call(p, 'chat-reversed');
+    expect(ok.provider).toBe('primary');
+    expect(ok.draft.attempts.map((a) => a.outcome)).toEqual(['skipped_unconfigured', 'success']);
+    // Passing over a provider without its key is not a fallback.
+    expect(await fallbacks()).toBe(before);
+
     await f.primary.setMode('500');
     const r = await call(p, 'chat-reversed');
     expect(r.error?.code).toBe('all_providers_failed');
     expect(r.draft.attempts[0]).toEqual({
       provider: 'secondary',
-      outcome: 'skipped_circuit_open',
+      outcome: 'skipped_unconfigured',
       latency_ms: 0,
     });
+
+    // Now no route can be called: one circuit open, one provider without its key. The 503 waits
+    // for the circuit and still says which key would add a route.
+    const none = await call(p, 'chat-reversed');
+    expect(none.error?.code).toBe('no_provider_available');
+    expect(none.error?.message).toBe(
+      'No provider is available for this model right now (secondary: skipped_unconfigured, ' +
+        'primary: skipped_circuit_open); secondary is unconfigured: set providers.secondary.api_key ' +
+        'in the catalog.',
+    );
+    expect(Number(none.error?.headers['Retry-After'])).toBeGreaterThan(1);
+    expect(none.error?.headers['x-should-retry']).toBeUndefined();
+    // Degraded now, because of the open circuit.
+    expect(p.service.isDegraded()).toBe(true);
     await sleep(1200);
     expect(f.secondary.stats().requests).toBe(0);
   });

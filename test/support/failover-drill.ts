@@ -1,7 +1,7 @@
 /*
- * The failover drill (`npm run drill:failover`, issue 5 "Measure"): a steady open-loop load of
- * completions through the real gateway (in-process, over HTTP) while the primary provider is
- * broken in one way after another and then restored. Per mode it prints the client errors during
+ * The failover drill (`npm run drill:failover`; results in docs/providers.md): a steady open-loop
+ * load of completions through the real gateway (in-process, over HTTP) while the primary provider
+ * is broken in one way after another and then restored. Per mode it prints the client errors during
  * the outage, how long until clients got fallback answers and until the primary was out of
  * rotation, and how long after the restore traffic returned to the primary.
  *

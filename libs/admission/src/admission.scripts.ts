@@ -50,7 +50,10 @@ local function expireTokens(zkey, hkey, cutoff)
 end
 `;
 
-/* Releases reservations whose holder never settled them (a killed instance): issue 3 §3. */
+/*
+ * Releases reservations whose holder never settled them (a killed instance), so a crash cannot
+ * hold budget forever.
+ */
 const EXPIRE_RESERVATIONS = `
 local function expireReservations(mkey, rkey, now)
   while true do

@@ -69,7 +69,7 @@ interface HitRelease {
 }
 
 /**
- * Admission control (issue 3): per-tenant request and token limits over a 60 s sliding window and
+ * Admission control: per-tenant request and token limits over a 60 s sliding window and
  * monthly budgets, exact across every instance, with alerts and a defined Redis-outage mode. See
  * docs/limits-and-budgets.md for the algorithms and their bounds.
  *

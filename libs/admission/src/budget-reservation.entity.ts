@@ -7,7 +7,7 @@ const bigintAsNumber = {
 };
 
 /**
- * A budget reservation held in Postgres while Redis is unavailable (issue 3 §5), so that every
+ * A budget reservation held in Postgres while Redis is unavailable, so that every
  * instance's in-flight worst cases count in the Postgres-authoritative check. A settled row keeps
  * its actual cost for a short grace period, covering the moment between the settlement and the
  * audit record's insert (counting a cost twice for a minute refuses early; counting it zero times

@@ -16,7 +16,8 @@ interface BucketRing {
 }
 
 /**
- * The per-instance fallback limiter used while Redis is unavailable (issue 3 §5): a sliding window
+ * The per-instance fallback limiter used while Redis is unavailable (docs/limits-and-budgets.md,
+ * Redis outage): a sliding window
  * counted in fixed buckets. It counts the `window/bucket + 1` buckets that overlap the last window,
  * a superset of it, so in any window it admits at most `limit` (it may refuse up to one bucket
  * early, never late). Memory is fixed: one ring of counters per key and at most `maxKeys` keys,

@@ -50,7 +50,7 @@ export class AdminReportsController {
   async tenantUsage(@Param('id') id: string, @Query('days') days: unknown): Promise<UsageReport> {
     const period = parseDays(days);
     const tenant = await this.tenants.requireTenant(id);
-    return this.audit.tenantUsage(tenant.id, period);
+    return this.audit.tenantUsage({ id: tenant.id, name: tenant.name }, period);
   }
 
   @Get('usage')

@@ -7,7 +7,15 @@ export class AttemptDto {
   @ApiProperty({ example: 'openai' }) provider!: string;
 
   @ApiProperty({
-    enum: ['success', 'timeout', 'error', 'rate_limited', 'rejected', 'skipped_circuit_open'],
+    enum: [
+      'success',
+      'timeout',
+      'error',
+      'rate_limited',
+      'rejected',
+      'skipped_circuit_open',
+      'skipped_unconfigured',
+    ],
     example: 'success',
   })
   outcome!: string;

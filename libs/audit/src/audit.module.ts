@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ErrorObserver } from '@gateway/errors';
-import { TenancyModule } from '@gateway/tenancy';
+import { TenancyModule, TenantEntity } from '@gateway/tenancy';
 import { AdminReportsController } from './admin-reports.controller';
 import { AuditErrorObserver } from './audit-error.observer';
 import { AuditInterceptor } from './audit.interceptor';
@@ -21,7 +21,7 @@ import { UsageController } from './usage.controller';
  * takes `ErrorObserver` from here.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RequestRecordEntity]), TenancyModule],
+  imports: [TypeOrmModule.forFeature([RequestRecordEntity, TenantEntity]), TenancyModule],
   controllers: [UsageController, AdminReportsController],
   providers: [
     { provide: RecordSink, useClass: PostgresRecordSink },

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { In, type Repository } from 'typeorm';
 import { unitsToDecimalString, unitsToUsd } from '@gateway/billing';
 import type { AttemptRecord, Outcome } from '@gateway/context';
+import { TenantEntity } from '@gateway/tenancy';
 import { encodeCursor, windowStart } from './report-query.parser';
 import type {
   AuditPage,
@@ -12,6 +13,7 @@ import type {
   ChargebackRow,
   ChargebackTotals,
   GroupByField,
+  ReportTenant,
   UsageReport,
 } from './report.types';
 import { RequestRecordEntity } from './request-record.entity';
@@ -61,6 +63,8 @@ interface ChargebackSqlRow {
 
 interface ChargebackUnitsRow {
   groups: Partial<Record<GroupByField, string | null>>;
+  /** The tenant's name when grouped by tenant (null: no such tenant row, or not grouped). */
+  tenantName: string | null;
   requests: number;
   promptTokens: number;
   completionTokens: number;
@@ -99,13 +103,16 @@ export class AuditService {
   constructor(
     @InjectRepository(RequestRecordEntity)
     private readonly records: Repository<RequestRecordEntity>,
+    @InjectRepository(TenantEntity)
+    private readonly tenants: Repository<TenantEntity>,
   ) {}
 
   /**
    * One tenant's usage over the rolling `days` × 24 h ending `now`: one row per provider that
    * answered, plus `cache` (cost 0) for cache hits. The caller has resolved the tenant.
    */
-  async tenantUsage(tenantId: string, days: number, now = new Date()): Promise<UsageReport> {
+  async tenantUsage(tenant: ReportTenant, days: number, now = new Date()): Promise<UsageReport> {
+    const tenantId = tenant.id;
     const rows: UsageSqlRow[] = await this.records.query(
       `SELECT CASE WHEN cached THEN 'cache' ELSE provider END AS provider,
               count(*)::text AS requests,
@@ -120,6 +127,7 @@ export class AuditService {
     );
     return {
       tenant_id: tenantId,
+      tenant_name: tenant.name,
       period_days: days,
       usage_by_provider: rows.map((r) => ({
         provider: r.provider,
@@ -246,38 +254,61 @@ export class AuditService {
         ${positions.length > 0 ? `GROUP BY ${positions.join(', ')} ORDER BY ${positions.join(', ')}` : ''}`,
       [query.from, query.to],
     );
-    return rows
-      .filter((r) => positions.length > 0 || r.requests !== '0')
-      .map((r) => ({
-        groups: Object.fromEntries(query.groupBy.map((g) => [g, r[g] ?? null])),
-        requests: Number(r.requests),
-        promptTokens: Number(r.prompt_tokens),
-        completionTokens: Number(r.completion_tokens),
-        costUnits: BigInt(r.cost_units),
-        cacheHits: Number(r.cache_hits),
-        costSavedUnits: BigInt(r.cost_saved_units),
-      }));
+    const kept = rows.filter((r) => positions.length > 0 || r.requests !== '0');
+    const names = query.groupBy.includes('tenant')
+      ? await this.tenantNames(kept.map((r) => r.tenant).filter((id) => id !== null))
+      : new Map<string, string>();
+    return kept.map((r) => ({
+      groups: Object.fromEntries(query.groupBy.map((g) => [g, r[g] ?? null])),
+      tenantName: r.tenant ? (names.get(r.tenant) ?? null) : null,
+      requests: Number(r.requests),
+      promptTokens: Number(r.prompt_tokens),
+      completionTokens: Number(r.completion_tokens),
+      costUnits: BigInt(r.cost_units),
+      cacheHits: Number(r.cache_hits),
+      costSavedUnits: BigInt(r.cost_saved_units),
+    }));
+  }
+
+  /**
+   * Names of the tenants in a report, by id: one query through the tenancy lib's entity, so the
+   * ledger keeps no copy of names (a renamed tenant shows its current name) and no join ties the
+   * report SQL to another lib's table.
+   */
+  private async tenantNames(ids: readonly string[]): Promise<Map<string, string>> {
+    const distinct = [...new Set(ids)];
+    if (distinct.length === 0) return new Map();
+    const rows = await this.tenants.find({
+      select: { id: true, name: true },
+      where: { id: In(distinct) },
+    });
+    return new Map(rows.map((t) => [t.id, t.name]));
   }
 }
 
-function groupColumns(
-  r: ChargebackUnitsRow,
-): Partial<Record<GroupByField | 'tenant_id', string | null>> {
-  const out: Partial<Record<GroupByField | 'tenant_id', string | null>> = {};
+type GroupColumn = GroupByField | 'tenant_id' | 'tenant_name';
+
+/** The row's group_by columns; `tenant` also as `tenant_id`, next to `tenant_name`. */
+function groupColumns(r: ChargebackUnitsRow): Partial<Record<GroupColumn, string | null>> {
+  const out: Partial<Record<GroupColumn, string | null>> = {};
   for (const [g, v] of Object.entries(r.groups) as Array<[GroupByField, string | null]>) {
-    if (g === 'tenant') out.tenant_id = v;
     out[g] = v;
+    if (g === 'tenant') {
+      out.tenant_id = v;
+      out.tenant_name = r.tenantName;
+    }
   }
   return out;
 }
 
 function csvGroupColumns(groupBy: readonly GroupByField[]): string[] {
-  return groupBy.flatMap((g) => (g === 'tenant' ? ['tenant', 'tenant_id'] : [g]));
+  return groupBy.flatMap((g) => (g === 'tenant' ? ['tenant', 'tenant_id', 'tenant_name'] : [g]));
 }
 
 function sumRows(rows: readonly ChargebackUnitsRow[]): ChargebackUnitsRow {
   const total: ChargebackUnitsRow = {
     groups: {},
+    tenantName: null,
     requests: 0,
     promptTokens: 0,
     completionTokens: 0,

@@ -22,6 +22,15 @@ export class ChargebackRowDto extends ChargebackTotalsDto {
   @ApiPropertyOptional({ example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
   tenant_id?: string;
 
+  @ApiPropertyOptional({
+    example: 'acme-research',
+    nullable: true,
+    type: String,
+    description:
+      "group_by tenant: the tenant's current name, next to its id (null if the tenant row is gone).",
+  })
+  tenant_name?: string | null;
+
   @ApiPropertyOptional({ example: 'openai' }) provider?: string;
   @ApiPropertyOptional({ example: 'gpt-4o-mini' }) model?: string;
   @ApiPropertyOptional({ example: '2025-06-01', description: 'UTC day.' }) day?: string;

@@ -15,8 +15,15 @@ export interface ProviderUsage {
   avg_latency_ms: number;
 }
 
+/** The tenant a usage report is about, as its caller resolved it. */
+export interface ReportTenant {
+  id: string;
+  name: string;
+}
+
 export interface UsageReport {
   tenant_id: string;
+  tenant_name: string;
   period_days: number;
   usage_by_provider: ProviderUsage[];
 }
@@ -47,6 +54,8 @@ export interface ChargebackRow extends ChargebackTotals {
   /** The tenant id (group_by `tenant`; also under `tenant_id`). */
   tenant?: string;
   tenant_id?: string;
+  /** group_by `tenant`: the tenant's current name (null if the tenant row is gone). */
+  tenant_name?: string | null;
   provider?: string;
   model?: string;
   /** `YYYY-MM-DD`, UTC. */

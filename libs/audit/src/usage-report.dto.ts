@@ -23,6 +23,9 @@ export class UsageReportDto {
   @ApiProperty({ example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
   tenant_id!: string;
 
+  @ApiProperty({ example: 'acme-research', description: "The tenant's current name." })
+  tenant_name!: string;
+
   @ApiProperty({ example: 30 })
   period_days!: number;
 

@@ -33,6 +33,6 @@ export class UsageController {
     @CurrentTenant() tenant: TenantContext,
     @Query('days') days: unknown,
   ): Promise<UsageReport> {
-    return this.audit.tenantUsage(tenant.tenantId, parseDays(days));
+    return this.audit.tenantUsage({ id: tenant.tenantId, name: tenant.name }, parseDays(days));
   }
 }

@@ -49,7 +49,7 @@ const RESULT_LABELS = {
 const LOOKUP_LABELS = Object.freeze({ operation: 'lookup' });
 
 /**
- * The response cache's facade (issue 4, CONTRACT §5, §7, §9 Cache). Tenant-scoped, keyed by the
+ * The response cache's facade (docs/caching.md). Tenant-scoped, keyed by the
  * requested model and every output-affecting parameter, never by provider. Redis trouble never
  * fails a request: the cache is bypassed within one command timeout.
  */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { expandEnv } from './env-expand';
+import { envNames, expandEnv } from './env-expand';
 import { urlProblem } from './env-reader';
 import type {
   Catalog,
@@ -80,13 +80,18 @@ export function parseCatalog(
   for (const name of missing) problems.push(`${source}: \${${name}} is not set and has no default`);
   if (!isRecord(expanded)) return { catalog: emptyCatalog(), problems };
 
-  const providers = parseProviders(expanded.providers, problems);
+  const providers = parseProviders(expanded.providers, doc.providers, problems);
   const prices = parsePricing(expanded.pricing, problems);
   const models = parseModels(expanded.models, providers, prices, problems);
   return { catalog: { providers, models }, problems };
 }
 
-function parseProviders(node: unknown, problems: string[]): Map<string, ProviderConfig> {
+/** `raw` is the providers node before expansion: it names the variables each `api_key` reads. */
+function parseProviders(
+  node: unknown,
+  unexpanded: unknown,
+  problems: string[],
+): Map<string, ProviderConfig> {
   const out = new Map<string, ProviderConfig>();
   if (!isRecord(node) || Object.keys(node).length === 0) {
     problems.push('providers: at least one provider is required');
@@ -115,11 +120,16 @@ function parseProviders(node: unknown, problems: string[]): Map<string, Provider
       baseUrl = url.replace(/\/+$/, '');
     }
     const timeoutMs = positiveInt(raw.timeout_ms, DEFAULT_TIMEOUT_MS, `${at}.timeout_ms`, problems);
+    const apiKey = typeof raw.api_key === 'string' ? raw.api_key : '';
+    const before = isRecord(unexpanded) ? unexpanded[name] : undefined;
+    const keyTemplate =
+      isRecord(before) && typeof before.api_key === 'string' ? before.api_key : '';
     out.set(name, {
       name,
       type,
       baseUrl,
-      apiKey: typeof raw.api_key === 'string' ? raw.api_key : '',
+      apiKey,
+      missingCredential: missingCredential(name, type, apiKey, keyTemplate),
       timeoutMs,
       deadlineMs: positiveInt(raw.deadline_ms, timeoutMs, `${at}.deadline_ms`, problems),
       maxRetries: nonNegativeInt(
@@ -140,6 +150,23 @@ function parseProviders(node: unknown, problems: string[]): Map<string, Provider
     });
   }
   return out;
+}
+
+/**
+ * What an operator must set for a provider that needs an API key and has none (null: nothing).
+ * Hosted providers always need one; an OpenAI-compatible server only when its catalog entry reads
+ * a key from the environment (local servers usually take none); `mock` never.
+ */
+function missingCredential(
+  name: string,
+  type: ProviderType,
+  apiKey: string,
+  keyTemplate: string,
+): string | null {
+  if (apiKey !== '' || type === 'mock') return null;
+  const variables = envNames(keyTemplate);
+  if (type === 'openai-compatible' && variables.length === 0) return null;
+  return variables.length > 0 ? variables.join(' or ') : `providers.${name}.api_key in the catalog`;
 }
 
 /** Provider base URLs are checked at boot: http(s), no credentials, no query or fragment. */

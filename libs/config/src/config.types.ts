@@ -90,6 +90,12 @@ export interface ProviderConfig {
   readonly baseUrl: string | null;
   /** Secret: never logged, never echoed. Empty string when not configured. */
   readonly apiKey: string;
+  /**
+   * Null when the provider can be called. Otherwise it needs an API key and has none (it is
+   * `unconfigured`), and this names what to set: the environment variable its `api_key` reads
+   * (`OPENAI_API_KEY`), or the catalog field when the key is written in the file.
+   */
+  readonly missingCredential: string | null;
   /** Per attempt. */
   readonly timeoutMs: number;
   /** Total time this provider may take within one request: its attempts and their backoff (default `timeoutMs`). */

@@ -17,3 +17,9 @@ export function expandEnv(
     return '';
   });
 }
+
+/** The variables a string reads (`${VAR}`, `${VAR:-default}`), in order, without duplicates. */
+export function envNames(input: string): string[] {
+  const names = [...input.matchAll(PLACEHOLDER)].map((m) => m[1]);
+  return [...new Set(names)];
+}

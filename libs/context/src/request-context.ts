@@ -15,8 +15,15 @@ export type Outcome =
   | 'unavailable'
   | 'internal_error';
 
+/** `skipped_unconfigured`: the route's provider has no API key, so it was passed over without a call. */
 export type AttemptOutcome =
-  'success' | 'timeout' | 'error' | 'rate_limited' | 'rejected' | 'skipped_circuit_open';
+  | 'success'
+  | 'timeout'
+  | 'error'
+  | 'rate_limited'
+  | 'rejected'
+  | 'skipped_circuit_open'
+  | 'skipped_unconfigured';
 
 export interface AttemptRecord {
   provider: string;
@@ -42,7 +49,7 @@ export interface AuditDraft {
   outcome: Outcome | null;
 }
 
-/** Per-request state, attached to the request once by the request-context middleware. */
+/** Per-request state, attached to the request once by `requestContextMiddleware` (libs/http). */
 export interface RequestContext {
   readonly requestId: string;
   /** process.hrtime.bigint() when the request arrived. */
@@ -122,10 +129,13 @@ export function attachRequestContext(
   return ctx;
 }
 
-/** The context of a request; throws if the request-id middleware did not run (a wiring bug). */
+/**
+ * The context of a request; throws if `requestContextMiddleware` (libs/http), the first step of
+ * both ways in, did not run: a wiring bug.
+ */
 export function requestContext(req: IncomingMessage): RequestContext {
   const ctx = (req as WithContext)[CONTEXT];
-  if (!ctx) throw new Error('request context missing: RequestIdMiddleware must run first');
+  if (!ctx) throw new Error('request context missing: requestContextMiddleware must run first');
   return ctx;
 }
 

@@ -36,7 +36,9 @@ const REPORT_SCHEMA = {
         providers: {
           type: 'string',
           enum: ['ok', 'degraded', 'unknown'],
-          description: '`degraded` when some model has no available route.',
+          description:
+            '`degraded` when some model with a configured route has no available route ' +
+            '(providers without their API key are unconfigured and do not count).',
         },
         draining: { type: 'boolean' },
       },

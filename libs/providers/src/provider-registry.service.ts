@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { GatewayConfigService, type ProviderConfig } from '@gateway/config';
 import { GatewayMetrics } from '@gateway/observability';
 import {
@@ -9,7 +9,11 @@ import {
 import { RetryBudget } from './resilience/retry-budget';
 import type { ProviderError, ProviderErrorKind } from './provider.error';
 
-export type ProviderHealth = 'up' | 'down' | 'unknown';
+/**
+ * `unconfigured`: the provider needs an API key and has none. It is not down: it is never probed,
+ * never called, exports no `llm_gateway_provider_up`, and routes on it are skipped.
+ */
+export type ProviderHealth = 'up' | 'down' | 'unknown' | 'unconfigured';
 
 /** One row of `GET /api/v1/admin/providers` (CONTRACT §9 "Providers"). */
 export interface ProviderStatus {
@@ -26,6 +30,8 @@ export interface ProviderRuntime {
   readonly breaker: CircuitBreaker;
   readonly budget: RetryBudget;
   health: ProviderHealth;
+  /** `set OPENAI_API_KEY` for an unconfigured provider, else null. Fixed at boot. */
+  readonly setup: string | null;
   lastError: string | null;
   lastCheckedAt: Date | null;
 }
@@ -44,7 +50,7 @@ const PROBE_SLACK_MS = 1_000;
  * decisions cost no round trip; CircuitSyncService shares breaker transitions through Redis.
  */
 @Injectable()
-export class ProviderRegistry {
+export class ProviderRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('Providers');
   private readonly runtimes = new Map<string, ProviderRuntime>();
   private readonly listeners: CircuitTransitionListener[] = [];
@@ -55,6 +61,8 @@ export class ProviderRegistry {
   ) {
     for (const provider of config.catalog.providers.values()) {
       const cb = provider.circuitBreaker;
+      const setup =
+        provider.missingCredential === null ? null : `set ${provider.missingCredential}`;
       const runtime: ProviderRuntime = {
         config: provider,
         breaker: new CircuitBreaker(
@@ -63,12 +71,24 @@ export class ProviderRegistry {
         ),
         budget: new RetryBudget(),
         // `mock` makes no calls: it is as up as this process.
-        health: provider.type === 'mock' ? 'up' : 'unknown',
+        health: setup !== null ? 'unconfigured' : provider.type === 'mock' ? 'up' : 'unknown',
+        setup,
         lastError: null,
         lastCheckedAt: null,
       };
       this.runtimes.set(provider.name, runtime);
       if (provider.type === 'mock') this.metrics.providerUp.set({ provider: provider.name }, 1);
+    }
+  }
+
+  /** One line per provider that cannot be used until its key is set, so boot logs say why. */
+  onApplicationBootstrap(): void {
+    for (const r of this.runtimes.values()) {
+      if (r.setup === null) continue;
+      this.logger.warn(
+        { provider: r.config.name, missing: r.config.missingCredential },
+        `provider ${r.config.name} is unconfigured: ${r.setup}`,
+      );
     }
   }
 
@@ -102,18 +122,6 @@ export class ProviderRegistry {
     this.publishUp(r, now);
   }
 
-  /**
-   * A provider that cannot answer at all (a hosted provider without a key): down, with the reason,
-   * and its circuit held open so requests skip it instead of collecting 401s.
-   */
-  markDown(provider: string, reason: string, now = Date.now()): void {
-    const r = this.get(provider);
-    r.health = 'down';
-    r.lastError = reason;
-    r.breaker.onHealth('unreachable', now);
-    this.publishUp(r, now);
-  }
-
   /** A call's result, for providers whose status is not known from health checks. */
   recordCall(provider: string, error: string | null): void {
     const r = this.get(provider);
@@ -132,7 +140,7 @@ export class ProviderRegistry {
       provider: r.config.name,
       status: this.status(r, now),
       circuit: r.breaker.current(now),
-      last_error: r.lastError,
+      last_error: r.setup !== null ? `unconfigured: ${r.setup}` : r.lastError,
       last_checked_at: r.lastCheckedAt?.toISOString() ?? null,
     }));
   }
@@ -140,7 +148,12 @@ export class ProviderRegistry {
   /** Whether a request arriving now could be sent to this provider. */
   available(provider: string, now = Date.now()): boolean {
     const r = this.get(provider);
-    return r.health !== 'down' && r.breaker.available(now);
+    return r.health !== 'down' && r.health !== 'unconfigured' && r.breaker.available(now);
+  }
+
+  /** Whether the provider has what it needs to be called at all (its API key); fixed at boot. */
+  configured(provider: string): boolean {
+    return this.get(provider).setup === null;
   }
 
   /** Takes the fleet's view of a breaker (from Redis). */
@@ -150,6 +163,7 @@ export class ProviderRegistry {
   }
 
   private status(r: ProviderRuntime, now: number): ProviderHealth {
+    if (r.health === 'unconfigured') return r.health;
     return r.breaker.current(now) === 'open' ? 'down' : r.health;
   }
 
@@ -165,9 +179,10 @@ export class ProviderRegistry {
     }
   }
 
+  /** An unconfigured provider has no series at all: a missing key is not an outage to alert on. */
   private publishUp(r: ProviderRuntime, now: number): void {
     const status = this.status(r, now);
-    if (status !== 'unknown') {
+    if (status === 'up' || status === 'down') {
       this.metrics.providerUp.set({ provider: r.config.name }, status === 'up' ? 1 : 0);
     }
   }

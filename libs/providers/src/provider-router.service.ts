@@ -52,6 +52,11 @@ export interface RoutedResult {
 
 /** A retry is not worth starting with less time than this left on the provider's deadline. */
 const MIN_RETRY_WINDOW_MS = 250;
+/**
+ * Retry-After when every route lacks its key: nothing changes until an operator sets it and
+ * restarts, so the hint is long and `x-should-retry: false` tells SDKs not to retry at all.
+ */
+const UNCONFIGURED_RETRY_AFTER_S = 60;
 interface RouteOutcome<T> {
   readonly routed?: Routed<T>;
   /** Calls made on this route and how many of them timed out. */
@@ -63,7 +68,8 @@ interface RouteOutcome<T> {
  * The one retry loop of the gateway, whatever the call: routes in order; per route, a call, then retries of
  * retryable failures with jittered exponential backoff (or the provider's Retry-After when it fits
  * the provider's deadline), within `max_retries` and the provider's retry budget; then the next
- * route. Open circuits are skipped without a call. A malformed request (upstream 400) stops at once.
+ * route. Open circuits, and providers without their API key, are skipped without a call. A malformed
+ * request (upstream 400) stops at once.
  */
 @Injectable()
 export class ProviderRouter {
@@ -117,6 +123,15 @@ export class ProviderRouter {
     try {
       for (const route of routes) {
         const runtime = this.registry.get(route.provider);
+        if (runtime.setup !== null) {
+          // Not a failure: `previous` stays, so passing over it counts as no fallback.
+          attempts.push({
+            provider: route.provider,
+            outcome: 'skipped_unconfigured',
+            latency_ms: 0,
+          });
+          continue;
+        }
         const started = process.hrtime.bigint();
         const outcome = await this.tryRoute(runtime, route, call, attempts, previous, signal);
         upstreamNs += process.hrtime.bigint() - started;
@@ -272,16 +287,7 @@ export class ProviderRouter {
   ): GatewayError {
     const details = { attempts: attempts.map((a) => ({ ...a })) };
     const summary = attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ');
-    if (calls === 0) {
-      const now = Date.now();
-      const waits = routes.map((r) => this.registry.get(r.provider).breaker.snapshot().until - now);
-      const retryAfter = Math.max(1, Math.ceil(Math.min(...waits) / 1000));
-      return new GatewayError(
-        'no_provider_available',
-        `No provider is available for this model right now (${summary}).`,
-        { details, headers: { 'Retry-After': String(retryAfter) } },
-      );
-    }
+    if (calls === 0) return this.unavailable(routes, details, summary);
     if (timeouts === calls) {
       return new GatewayError('upstream_timeout', `No provider answered in time (${summary}).`, {
         details,
@@ -290,5 +296,44 @@ export class ProviderRouter {
     return new GatewayError('all_providers_failed', `All providers failed (${summary}).`, {
       details,
     });
+  }
+
+  /**
+   * 503 `no_provider_available`: no route could be called. When the reason is a missing key, the
+   * message says which one to set; when every route lacks its key no wait helps (Retry-After is a
+   * long hint and `x-should-retry: false` stops SDK retries), else Retry-After is the time until
+   * the first open circuit lets a probe through.
+   */
+  private unavailable(
+    routes: readonly RouteConfig[],
+    details: { attempts: AttemptRecord[] },
+    summary: string,
+  ): GatewayError {
+    const runtimes = [...new Set(routes.map((r) => this.registry.get(r.provider)))];
+    const unconfigured = runtimes.filter((r) => r.setup !== null);
+    const configured = runtimes.filter((r) => r.setup === null);
+    if (configured.length === 0) {
+      const setups = [...new Set(unconfigured.map((r) => r.setup))].join(', or ');
+      return new GatewayError(
+        'no_provider_available',
+        `No provider is configured for this model: ${setups} (${summary}).`,
+        {
+          details,
+          headers: {
+            'Retry-After': String(UNCONFIGURED_RETRY_AFTER_S),
+            'x-should-retry': 'false',
+          },
+        },
+      );
+    }
+    const now = Date.now();
+    const waits = configured.map((r) => r.breaker.snapshot().until - now);
+    const retryAfter = Math.max(1, Math.ceil(Math.min(...waits) / 1000));
+    const hints = unconfigured.map((r) => `; ${r.config.name} is unconfigured: ${r.setup}`);
+    return new GatewayError(
+      'no_provider_available',
+      `No provider is available for this model right now (${summary})${hints.join('')}.`,
+      { details, headers: { 'Retry-After': String(retryAfter) } },
+    );
   }
 }

@@ -30,10 +30,10 @@ const PROVIDERS_EXAMPLE = {
     },
     {
       provider: 'anthropic',
-      status: 'up',
+      status: 'unconfigured',
       circuit: 'closed',
-      last_error: null,
-      last_checked_at: '2026-01-15T10:21:03.870Z',
+      last_error: 'unconfigured: set ANTHROPIC_API_KEY',
+      last_checked_at: null,
     },
     { provider: 'mock', status: 'up', circuit: 'closed', last_error: null, last_checked_at: null },
   ],
@@ -94,6 +94,8 @@ export class ProvidersAdminController {
     summary: "Each provider's health, circuit state and last error",
     description:
       '`status` comes from periodic health checks (and is `down` while the circuit is open); ' +
+      '`unconfigured` means the provider needs an API key and has none: it is never probed or ' +
+      'called, and `last_error` names the variable to set. ' +
       '`circuit` is this instance’s breaker, shared with the fleet through Redis. An outage shows ' +
       'here within 5 s with default settings.',
   })
@@ -108,7 +110,7 @@ export class ProvidersAdminController {
             type: 'object',
             properties: {
               provider: { type: 'string' },
-              status: { type: 'string', enum: ['up', 'down', 'unknown'] },
+              status: { type: 'string', enum: ['up', 'down', 'unknown', 'unconfigured'] },
               circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
               last_error: { type: 'string', nullable: true },
               last_checked_at: { type: 'string', format: 'date-time', nullable: true },

@@ -1,7 +1,8 @@
 import { type GatewayConfig, GatewayConfigService, type ModelConfig } from '@gateway/config';
 import type { TenantContext } from '@gateway/context';
-import { route } from './__fixtures__/fixtures';
-import type { ProviderRegistry } from './provider-registry.service';
+import { GatewayMetrics } from '@gateway/observability';
+import { providerConfig, route } from './__fixtures__/fixtures';
+import { ProviderRegistry } from './provider-registry.service';
 import type { ProviderRouter } from './provider-router.service';
 import { ProvidersService } from './providers.service';
 
@@ -16,21 +17,43 @@ const multi: ModelConfig = {
   ],
 };
 const solo: ModelConfig = { alias: 'solo', routes: [route({ provider: 'mock', model: 'x' })] };
+/** Every route on a provider without its key: not offered. */
+const keyless: ModelConfig = {
+  alias: 'keyless',
+  routes: [route({ provider: 'anthropic', model: 'b' })],
+};
 
-// Only the catalog-facing methods are under test: they never touch the registry or the router.
-const service = new ProvidersService(
-  new GatewayConfigService({
+function configWith(models: ModelConfig[]): GatewayConfigService {
+  const providers = [
+    providerConfig({ name: 'openai' }),
+    providerConfig({
+      name: 'anthropic',
+      type: 'anthropic',
+      apiKey: '',
+      missingCredential: 'ANTHROPIC_API_KEY',
+    }),
+    providerConfig({ name: 'local', type: 'openai-compatible', apiKey: '' }),
+    providerConfig({ name: 'mock', type: 'mock', baseUrl: null, apiKey: '' }),
+  ];
+  return new GatewayConfigService({
     catalog: {
-      providers: new Map(),
-      models: new Map([
-        ['multi', multi],
-        ['solo', solo],
-      ]),
+      providers: new Map(providers.map((p) => [p.name, p])),
+      models: new Map(models.map((m) => [m.alias, m])),
     },
-  } as unknown as GatewayConfig),
-  undefined as unknown as ProviderRegistry,
-  undefined as unknown as ProviderRouter,
-);
+  } as unknown as GatewayConfig);
+}
+
+function serviceFor(models: ModelConfig[]): ProvidersService {
+  const config = configWith(models);
+  // The router is never reached: only the catalog views and health are under test.
+  return new ProvidersService(
+    config,
+    new ProviderRegistry(config, new GatewayMetrics()),
+    undefined as unknown as ProviderRouter,
+  );
+}
+
+const service = serviceFor([multi, keyless, solo]);
 
 function tenant(t: Partial<TenantContext>): TenantContext {
   return { providerPreferences: [], allowedModels: null, ...t } as TenantContext;
@@ -79,5 +102,26 @@ describe('ProvidersService catalog views', () => {
       'solo',
     ]);
     expect(service.modelsFor(tenant({ allowedModels: [] }))).toEqual([]);
+  });
+});
+
+describe('ProvidersService with an unconfigured provider', () => {
+  it('does not offer a model whose every route is on an unconfigured provider', () => {
+    expect(service.modelsFor(tenant({})).map((m) => m.alias)).toEqual(['multi', 'solo']);
+    expect(
+      service.modelsFor(tenant({ allowedModels: ['keyless', 'solo'] })).map((m) => m.alias),
+    ).toEqual(['solo']);
+    // It is still in the catalog: a request naming it gets the 503 that says which key to set.
+    expect(service.model('keyless')).toBe(keyless);
+  });
+
+  it('is not degraded because a provider lacks its key', () => {
+    // `keyless` has no available route, but it is not offered; `multi` and `solo` can be served.
+    expect(service.isDegraded()).toBe(false);
+  });
+
+  it('is degraded when it can offer no model at all', () => {
+    expect(serviceFor([keyless]).isDegraded()).toBe(true);
+    expect(serviceFor([keyless]).modelsFor(tenant({}))).toEqual([]);
   });
 });

@@ -11,26 +11,35 @@ import { ProviderRouter } from './provider-router.service';
  */
 @Injectable()
 export class ProvidersService {
-  private readonly models: readonly ModelConfig[];
+  /** Models with at least one route on a configured provider: the ones the gateway offers. */
+  private readonly servable: readonly ModelConfig[];
 
   constructor(
     private readonly config: GatewayConfigService,
     private readonly registry: ProviderRegistry,
     private readonly router: ProviderRouter,
   ) {
-    this.models = [...config.catalog.models.values()];
+    // Whether a provider is configured is fixed at boot (its key), so this list is too.
+    this.servable = [...config.catalog.models.values()].filter((m) =>
+      m.routes.some((r) => registry.configured(r.provider)),
+    );
   }
 
   model(alias: string): ModelConfig | undefined {
     return this.config.catalog.models.get(alias);
   }
 
-  /** The models this tenant may use (`allowed_models`; null means all), in catalog order. */
+  /**
+   * The models this tenant may use (`allowed_models`; null means all) that the gateway can serve,
+   * in catalog order. A model whose every route is on an unconfigured provider (no API key) is
+   * left out: listing it would invite requests that can only get a 503. Requests naming it are
+   * still accepted, and get a 503 that says which key to set.
+   */
   modelsFor(tenant: TenantContext): ModelConfig[] {
     const allowed = tenant.allowedModels;
     return allowed === null
-      ? [...this.models]
-      : this.models.filter((m) => allowed.includes(m.alias));
+      ? [...this.servable]
+      : this.servable.filter((m) => allowed.includes(m.alias));
   }
 
   /**
@@ -69,9 +78,16 @@ export class ProvidersService {
     return this.registry.statuses();
   }
 
-  /** True when some model has no route that could serve a request now (`/health` degraded). */
+  /**
+   * True when some model the gateway offers has no route that could serve a request now
+   * (`/health` degraded), or when it offers none at all. Models whose routes are all on
+   * unconfigured providers are not offered, so a missing key alone never degrades health.
+   */
   isDegraded(): boolean {
+    if (this.servable.length === 0) return true;
     const now = Date.now();
-    return this.models.some((m) => !m.routes.some((r) => this.registry.available(r.provider, now)));
+    return this.servable.some(
+      (m) => !m.routes.some((r) => this.registry.available(r.provider, now)),
+    );
   }
 }

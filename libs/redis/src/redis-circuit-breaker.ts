@@ -59,7 +59,8 @@ export function toRedisUnavailable(err: unknown): RedisUnavailableError | null {
 }
 
 /**
- * A circuit breaker around one Redis connection (issue 3 §5). Closed: commands run, and a run of
+ * A circuit breaker around one Redis connection, so an outage costs callers one timeout, not one
+ * per command (docs/limits-and-budgets.md, Redis outage). Closed: commands run, and a run of
  * `failureThreshold` availability failures opens it. Open: commands fail at once without touching
  * the socket, so a dead or frozen Redis costs callers nothing; a background PING every
  * `probeIntervalMs` closes it again as soon as Redis answers. Listeners hear every change.

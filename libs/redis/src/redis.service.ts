@@ -23,7 +23,8 @@ export function backstopTimeoutMs(commandTimeoutMs: number): number {
 }
 
 /**
- * Owns the shared Redis connections. Tuned to fail fast (CONTRACT §7, issue 3): a bounded command
+ * Owns the shared Redis connections. Tuned to fail fast, because limits, budgets and the cache all
+ * have a way to serve without Redis and a request must not wait on it: a bounded command
  * timeout and no offline queue, so a dead or frozen Redis costs a request at most
  * REDIS_COMMAND_TIMEOUT_MS and callers fall back instead of piling up. `breaker` wraps the main
  * connection: once it is open, calls made through `execute` fail without waiting at all.

@@ -31,6 +31,7 @@ export function providerConfig(overrides: Partial<ProviderConfig> = {}): Provide
     type: 'openai',
     baseUrl: 'http://127.0.0.1:9/v1',
     apiKey: 'sk-test-key-0123456789abcdef',
+    missingCredential: null,
     timeoutMs: 1000,
     deadlineMs: 1000,
     maxRetries: 1,

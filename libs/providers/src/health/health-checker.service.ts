@@ -26,7 +26,8 @@ const TIMER_SLACK_MS = 250;
  *
  * `interval_ms` is the longest an outage goes unnoticed: probes start `interval − probe timeout`
  * after the previous one ended, so even a hung provider (the probe times out) is seen within it.
- * Providers of a hosted type without a key are not probed: they cannot answer.
+ * Unconfigured providers (no API key) are not probed: they could only answer 401, which would
+ * read as an outage.
  */
 @Injectable()
 export class HealthCheckerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -44,10 +45,7 @@ export class HealthCheckerService implements OnApplicationBootstrap, OnModuleDes
     for (const runtime of this.registry.all()) {
       const { config } = runtime;
       if (config.type === 'mock' || config.healthCheck === false) continue;
-      if (config.type !== 'openai-compatible' && config.apiKey === '') {
-        this.registry.markDown(config.name, 'no API key configured');
-        continue;
-      }
+      if (runtime.health === 'unconfigured') continue;
       this.schedule(runtime, 0);
     }
   }
