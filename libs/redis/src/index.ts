@@ -2,6 +2,7 @@ export { RedisKeys } from './redis-keys';
 export { backstopTimeoutMs, RedisService, type RedisClient } from './redis.service';
 export { RedisModule } from './redis.module';
 export {
+  LateReplyError,
   RedisCircuitBreaker,
   toRedisUnavailable,
   type RedisAvailabilityListener,
