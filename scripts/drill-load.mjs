@@ -82,7 +82,7 @@ async function spawnGateway(sharedEnv) {
   child.stderr.on('data', (d) => (out = (out + d.toString()).slice(-20_000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
     try {
@@ -92,7 +92,7 @@ async function spawnGateway(sharedEnv) {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`gateway not ready in 30 s:\n${out}`);
+      throw new Error(`gateway not ready in 90 s:\n${out}`);
     }
     await sleep(100);
   }

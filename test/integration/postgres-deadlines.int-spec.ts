@@ -53,11 +53,11 @@ describe('Postgres deadlines (private cluster)', () => {
   });
 
   it('sets the server-side timeouts on every connection', async () => {
-    const rows = (await ds.query(
+    const rows = await ds.query<Array<{ st: string; idle: string; app: string }>>(
       `SELECT current_setting('statement_timeout') AS st,
               current_setting('idle_in_transaction_session_timeout') AS idle,
               current_setting('application_name') AS app`,
-    )) as Array<{ st: string; idle: string; app: string }>;
+    );
     expect(rows[0]).toEqual({ st: '800ms', idle: '700ms', app: 'llm-gateway' });
   });
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { pgPool } from '@gateway/persistence';
+import { eventLoopLag } from '@gateway/redis';
 import { PostgresUnavailableError } from './postgres-unavailable.error';
 import type { UtcMonth } from './utc-month';
 
@@ -315,12 +316,14 @@ export class PostgresBudgetStore {
    * Rejects with PostgresUnavailableError once Postgres has answered nothing (to any call of this
    * store) for `ms` while `work` was outstanding — frozen, down or unreachable — or once `work`
    * has waited LATE_LIMIT_MS although Postgres keeps answering others. A late answer from a busy
-   * Postgres is not a failure. Like the Redis deadline (lagAwareTimeout), each verdict waits one
+   * Postgres is not a failure, and the silence window widens by this process's recent event-loop
+   * lag (EventLoopLag, libs/redis: an oversubscribed machine starves Postgres too). Like the Redis deadline (lagAwareTimeout), each verdict waits one
    * loop turn after its timer, so an answer that arrived while a saturated event loop ran the
    * timer late still counts.
    */
   private withDeadline<T>(what: string, work: Promise<T>, ms = DEADLINE_MS): Promise<T> {
     const started = performance.now();
+    const lag = eventLoopLag();
     const limit = Math.max(ms, LATE_LIMIT_MS);
     return new Promise<T>((resolve, reject) => {
       let done = false;
@@ -332,13 +335,15 @@ export class PostgresBudgetStore {
         if (done) return;
         const now = performance.now();
         const silentFor = now - Math.max(started, this.lastAnswerAt);
+        const silence = ms + lag.recentMs();
         const waited = now - started;
-        if (silentFor < ms && waited < limit) return arm(Math.min(ms - silentFor, limit - waited));
+        if (silentFor < silence && waited < limit)
+          return arm(Math.min(silence - silentFor, limit - waited));
         done = true;
         reject(
           new PostgresUnavailableError(
             `postgres ${what} took over ${Math.round(waited)} ms` +
-              (silentFor >= ms ? ' (no answer from Postgres meanwhile)' : ''),
+              (silentFor >= silence ? ' (no answer from Postgres meanwhile)' : ''),
           ),
         );
       };

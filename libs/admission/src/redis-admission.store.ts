@@ -32,8 +32,9 @@ const SCRIPTS = {
 };
 
 /*
- * A script that reaches Redis later than its command timeout (plus this margin, for the error of
- * the clock-offset estimate) does nothing (STALE): after a freeze (SIGSTOP), Redis would otherwise
+ * A script that reaches Redis later than its window — the command timeout, or the wider one of a
+ * resent STALE script — plus this margin (for the error of the clock-offset estimate) does nothing
+ * (STALE): after a freeze (SIGSTOP), Redis would otherwise
  * run every queued admission whose caller already gave up and fell back, taking slots and
  * reserving budget nobody will settle.
  */

@@ -11,3 +11,4 @@ export {
 export { RedisUnavailableError } from './redis-unavailable.error';
 export { closeQuietly, withTimeout } from './close-quietly';
 export { lagAwareTimeout, COMMAND_TIMED_OUT } from './lag-aware-timeout';
+export { EventLoopLag, eventLoopLag } from './event-loop-lag';

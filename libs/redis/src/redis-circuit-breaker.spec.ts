@@ -97,6 +97,24 @@ describe('RedisCircuitBreaker', () => {
       breaker.stop();
     });
 
+    it('widens the silence window by the recent event-loop lag (an oversubscribed machine)', async () => {
+      const breaker = new RedisCircuitBreaker(
+        never,
+        {
+          failureThreshold: 1,
+          probeIntervalMs: 1_000,
+          commandTimeoutMs: 30,
+          silenceMs: 60,
+          recentLagMs: () => 200,
+        },
+        quiet,
+      );
+      const started = Date.now();
+      await expect(breaker.execute(never)).rejects.toBeInstanceOf(RedisUnavailableError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      breaker.stop();
+    });
+
     it('when the circuit opens, commands still waiting give up at once', async () => {
       const breaker = breakerWith({ silenceMs: 5_000, lateLimitMs: 5_000 });
       const started = Date.now();

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { eventLoopLag } from './event-loop-lag';
 import { COMMAND_TIMED_OUT, lagAwareTimeout } from './lag-aware-timeout';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
@@ -24,6 +25,11 @@ export interface RedisCircuitBreakerOptions {
    * deadline, at least 1 s.
    */
   readonly lateLimitMs?: number;
+  /**
+   * Recent event-loop lag (ms), added to the silence window: see EventLoopLag. Default: this
+   * process's monitor.
+   */
+  readonly recentLagMs?: () => number;
 }
 
 export type RedisAvailabilityListener = (available: boolean) => void;
@@ -86,7 +92,9 @@ interface Waiter {
  *
  * A late reply is not a failure. A command past its deadline fails (and counts) only when Redis
  * has been silent — no reply to any command — for `silenceMs` while it was outstanding: that is
- * what a frozen, dead or unreachable Redis looks like. A Redis that keeps answering, only slowly
+ * what a frozen, dead or unreachable Redis looks like. The silence window widens by the recent
+ * event-loop lag of this process (EventLoopLag): on an oversubscribed machine Redis is starved
+ * of CPU too, and a few hundred milliseconds of silence do not mean it is gone. A Redis that keeps answering, only slowly
  * (its own CPU starved, or this gateway's event loop reading replies late under load), is alive:
  * its late commands keep waiting for their replies, up to `lateLimitMs`, and never open the
  * circuit. Every timer verdict is lag-aware (lagAwareTimeout explains why).
@@ -103,6 +111,7 @@ export class RedisCircuitBreaker {
   private readonly listeners = new Set<RedisAvailabilityListener>();
   private readonly silenceMs: number;
   private readonly lateLimitMs: number;
+  private readonly recentLagMs: () => number;
 
   constructor(
     private readonly probe: () => Promise<unknown>,
@@ -112,6 +121,8 @@ export class RedisCircuitBreaker {
     const timeout = options.commandTimeoutMs ?? 0;
     this.silenceMs = options.silenceMs ?? 2 * timeout;
     this.lateLimitMs = Math.max(options.lateLimitMs ?? Math.max(1_000, 10 * timeout), timeout);
+    const lag = eventLoopLag();
+    this.recentLagMs = options.recentLagMs ?? (() => lag.recentMs());
   }
 
   get available(): boolean {
@@ -204,10 +215,11 @@ export class RedisCircuitBreaker {
         if (!this.waiters.has(waiter)) return;
         const now = performance.now();
         const silentFor = now - Math.max(sentAt, this.lastReplyAt);
+        const silence = this.silenceMs + this.recentLagMs();
         const waited = now - sentAt;
-        if (silentFor >= this.silenceMs) return waiter.fail('silent');
+        if (silentFor >= silence) return waiter.fail('silent');
         if (waited >= this.lateLimitMs) return waiter.fail('too-late');
-        arm(Math.min(this.silenceMs - silentFor, this.lateLimitMs - waited));
+        arm(Math.min(silence - silentFor, this.lateLimitMs - waited));
       };
       // The verdict waits one loop turn after the timer: replies already read count (lag-aware).
       const arm = (ms: number) => {
