@@ -261,6 +261,26 @@ describe('admission: Redis outage', () => {
     await restartAndResume();
   });
 
+  it('fallback reservations of a burst are decided together, first fit: a refused one takes nothing', async () => {
+    const tenant = tenantContext({
+      rateLimit: 10_000,
+      monthlyBudget: unitsToDecimalString(10 * W),
+    });
+    await server.kill();
+    await until(() => !fleet[0].admission.isRedisAvailable(), 2_000, 'fallback');
+    // The first goes alone; the next three queue behind it and are decided in one statement.
+    const results = await Promise.all(
+      [6, 6, 3, 2].map((n) => tryAdmit(fleet[0].admission, tenant, demand(n * W))),
+    );
+    expect(results.map((r) => (r.ok ? r.ticket.reservedUnits / W : r.code))).toEqual([
+      6,
+      'budget_exceeded',
+      3,
+      'budget_exceeded',
+    ]);
+    await restartAndResume();
+  });
+
   it('fail-closed answers 503 with Retry-After when neither store can answer; fail-open admits', async () => {
     const proxy = await startPgProxy();
     const viaProxy = proxy.url(db.name);

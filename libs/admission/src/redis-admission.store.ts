@@ -32,8 +32,9 @@ const SCRIPTS = {
 };
 
 /*
- * A script that reaches Redis later than its command timeout (plus this margin, for the error of
- * the clock-offset estimate) does nothing (STALE): after a freeze (SIGSTOP), Redis would otherwise
+ * A script that reaches Redis later than its window — the command timeout, or the wider one of a
+ * resent STALE script — plus this margin (for the error of the clock-offset estimate) does nothing
+ * (STALE): after a freeze (SIGSTOP), Redis would otherwise
  * run every queued admission whose caller already gave up and fell back, taking slots and
  * reserving budget nobody will settle.
  */
@@ -354,9 +355,11 @@ export class RedisAdmissionStore implements OnModuleInit {
     nowAt = 1,
     withDeadline = nowAt === 1,
   ): Promise<Reply> {
-    for (let attempt = 0; ; attempt++) {
+    const firstSent = Date.now();
+    let windowMs = this.timeoutMs;
+    for (;;) {
       const sent = Date.now();
-      const sentArgs = withDeadline ? [this.deadlineUs(), ...args] : args;
+      const sentArgs = withDeadline ? [this.deadlineUs(windowMs), ...args] : args;
       const reply = (await this.redis.execute((c) => evalScript(c, s, keys, sentArgs))) as Reply;
       const received = Date.now();
       if (nowAt >= 0 && received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
@@ -364,10 +367,14 @@ export class RedisAdmissionStore implements OnModuleInit {
         if (Number.isFinite(nowUs) && nowUs > 0)
           this.offsetMs = nowUs / 1000 - (sent + received) / 2;
       }
-      // STALE yet answered in time: the offset estimate was off (clock step), not Redis frozen.
-      // The sample above corrected it; try once more.
-      if (reply[0] === 'STALE' && attempt === 0 && received - sent < this.timeoutMs) continue;
-      return reply;
+      if (reply[0] !== 'STALE') return reply;
+      // STALE is an answer: Redis is alive, only slow (starved of CPU, or this gateway read the
+      // reply late), or the offset estimate was off after a clock step (the sample above fixed
+      // it). The script did nothing, so sending it again is safe: with a window fitted to how
+      // late this one was, for as long as the breaker would wait for a reply anyway.
+      const left = this.redis.breaker.maxWaitMs - (received - firstSent);
+      if (left < this.timeoutMs) return reply;
+      windowMs = Math.min(left, Math.max(this.timeoutMs, 2 * (received - sent)));
     }
   }
 
@@ -389,9 +396,10 @@ export class RedisAdmissionStore implements OnModuleInit {
     }
   }
 
-  private deadlineUs(): number {
+  /** Redis time (µs) after which a script sent now does nothing: `windowMs` from now, plus a margin. */
+  private deadlineUs(windowMs: number): number {
     const margin = this.offsetMs === null ? UNKNOWN_OFFSET_MARGIN_MS : STALE_MARGIN_MS;
-    return Math.floor((Date.now() + (this.offsetMs ?? 0) + this.timeoutMs + margin) * 1000);
+    return Math.floor((Date.now() + (this.offsetMs ?? 0) + windowMs + margin) * 1000);
   }
 }
 

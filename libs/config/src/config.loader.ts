@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { loadCatalogFile } from './catalog.loader';
 import { ConfigError } from './config.error';
-import type { GatewayConfig, LogLevel } from './config.types';
+import type { DatabaseDeadlines, GatewayConfig, LogLevel } from './config.types';
 import { EnvReader } from './env-reader';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -45,6 +45,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       ]),
       migrateOnBoot: r.bool('DB_MIGRATE_ON_BOOT', false),
       poolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
+      ...readDatabaseDeadlines(r),
     },
     redis: {
       url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
@@ -89,6 +90,45 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   return Object.freeze({ ...config, catalog });
 }
 
+/**
+ * Defaults sum to under 5 s for one call (wait for a connection + the query), the longest a
+ * request may wait on a Postgres that stopped answering. The statement timeout is below the
+ * query timeout so that a merely slow statement is cancelled by the server, which keeps the
+ * connection, before the client gives up and discards it.
+ */
+export const DATABASE_DEADLINE_DEFAULTS: DatabaseDeadlines = Object.freeze({
+  connectTimeoutMs: 2_000,
+  queryTimeoutMs: 2_500,
+  statementTimeoutMs: 2_000,
+  idleInTransactionTimeoutMs: 5_000,
+  keepAliveIdleMs: 10_000,
+});
+
+function readDatabaseDeadlines(r: EnvReader): DatabaseDeadlines {
+  const d = DATABASE_DEADLINE_DEFAULTS;
+  const deadlines = {
+    connectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 0, 600_000),
+    queryTimeoutMs: r.int('DB_QUERY_TIMEOUT_MS', d.queryTimeoutMs, 0, 3_600_000),
+    statementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', d.statementTimeoutMs, 0, 3_600_000),
+    idleInTransactionTimeoutMs: r.int(
+      'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      d.idleInTransactionTimeoutMs,
+      0,
+      3_600_000,
+    ),
+    keepAliveIdleMs: r.int('DB_KEEPALIVE_IDLE_MS', d.keepAliveIdleMs, 1_000, 3_600_000),
+  };
+  if (
+    deadlines.queryTimeoutMs > 0 &&
+    (deadlines.statementTimeoutMs === 0 || deadlines.statementTimeoutMs > deadlines.queryTimeoutMs)
+  ) {
+    r.problems.push(
+      `DB_STATEMENT_TIMEOUT_MS: must be between 1 and DB_QUERY_TIMEOUT_MS (${deadlines.queryTimeoutMs}) so the server cancels a slow statement before the client drops its connection`,
+    );
+  }
+  return deadlines;
+}
+
 function parseClusterNodes(
   value: string | undefined,
   problems: string[],
@@ -109,7 +149,10 @@ function parseClusterNodes(
   return nodes;
 }
 
-/** For the migration CLI: just the database settings, so it needs no ADMIN_API_KEY or catalog. */
+/**
+ * For the migration CLI: just the database settings, so it needs no ADMIN_API_KEY or catalog. A
+ * migration may rightly run for minutes (an index on a big table): no query or statement timeout.
+ */
 export function loadDatabaseConfig(env: Env = process.env) {
   const r = new EnvReader(env);
   const database = {
@@ -119,6 +162,9 @@ export function loadDatabaseConfig(env: Env = process.env) {
     ]),
     migrateOnBoot: false,
     poolSize: 2,
+    ...DATABASE_DEADLINE_DEFAULTS,
+    queryTimeoutMs: 0,
+    statementTimeoutMs: 0,
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return database;

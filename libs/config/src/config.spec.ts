@@ -55,6 +55,36 @@ describe('loadConfig', () => {
     }
   });
 
+  it('gives every Postgres call a deadline, under 5 s by default, and checks their order', () => {
+    const base = { ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: REPO_CATALOG };
+    const db = loadConfig(base).database;
+    expect(db).toEqual(
+      expect.objectContaining({
+        connectTimeoutMs: 2_000,
+        queryTimeoutMs: 2_500,
+        statementTimeoutMs: 2_000,
+        idleInTransactionTimeoutMs: 5_000,
+        keepAliveIdleMs: 10_000,
+      }),
+    );
+    expect(db.connectTimeoutMs + db.queryTimeoutMs).toBeLessThan(5_000);
+    expect(
+      loadConfig({ ...base, DB_QUERY_TIMEOUT_MS: '30000', DB_STATEMENT_TIMEOUT_MS: '25000' })
+        .database.statementTimeoutMs,
+    ).toBe(25_000);
+    const problems = problemsOf(() =>
+      loadConfig({
+        ...base,
+        DB_CONNECT_TIMEOUT_MS: 'soon',
+        DB_QUERY_TIMEOUT_MS: '1000',
+        DB_STATEMENT_TIMEOUT_MS: '5000',
+      }),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^DB_CONNECT_TIMEOUT_MS: /);
+    expect(problems[1]).toMatch(/^DB_STATEMENT_TIMEOUT_MS: .*DB_QUERY_TIMEOUT_MS \(1000\)/);
+  });
+
   it('requires ADMIN_API_KEY', () => {
     expect(problemsOf(() => loadConfig({ GATEWAY_CONFIG: REPO_CATALOG }))).toEqual([
       'ADMIN_API_KEY: required but not set',

@@ -32,10 +32,27 @@ export interface ServerConfig {
   readonly shutdownDrainDelayMs: number;
 }
 
-export interface DatabaseConfig {
+export interface DatabaseConfig extends DatabaseDeadlines {
   readonly url: string;
   readonly migrateOnBoot: boolean;
   readonly poolSize: number;
+}
+
+/**
+ * Every Postgres call has a deadline, so a frozen or unreachable server (SIGSTOP, a dropped
+ * network) costs a request seconds, never an unbounded wait. 0 turns one off.
+ */
+export interface DatabaseDeadlines {
+  /** Opening a connection, or waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** Client side: a query without an answer by then fails, and its connection is discarded. */
+  readonly queryTimeoutMs: number;
+  /** Server side (`statement_timeout`): the server cancels a statement running longer. */
+  readonly statementTimeoutMs: number;
+  /** Server side (`idle_in_transaction_session_timeout`): an abandoned transaction's locks go. */
+  readonly idleInTransactionTimeoutMs: number;
+  /** TCP keepalive idle time on every connection (a peer gone silently is noticed). */
+  readonly keepAliveIdleMs: number;
 }
 
 export interface RedisConfig {

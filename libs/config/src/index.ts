@@ -1,6 +1,11 @@
 export * from './config.types';
 export { ConfigError } from './config.error';
-export { loadConfig, loadDatabaseConfig, DEFAULT_CATALOG_PATH } from './config.loader';
+export {
+  DATABASE_DEADLINE_DEFAULTS,
+  DEFAULT_CATALOG_PATH,
+  loadConfig,
+  loadDatabaseConfig,
+} from './config.loader';
 export { parseCatalog, parsePrice } from './catalog.loader';
 export { ConfigModule } from './config.module';
 export { GatewayConfigService } from './gateway-config.service';

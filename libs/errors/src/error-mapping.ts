@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ERROR_CODES, type ErrorCode, type ErrorOutcome } from './error-code';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { GatewayError } from './gateway.error';
 
 export interface MappedError {
@@ -76,8 +77,18 @@ function toGatewayError(err: unknown): GatewayError {
         }
     }
   }
+  if (isDatabaseUnavailable(err)) {
+    return new GatewayError(
+      'dependency_unavailable',
+      'The database is not answering right now. Retry shortly.',
+      { headers: { 'Retry-After': DATABASE_RETRY_AFTER_S }, cause: err },
+    );
+  }
   return new GatewayError('internal_error', 'Internal error.', { cause: err });
 }
+
+/** Seconds to wait after a database failure: its deadlines are a few seconds. */
+const DATABASE_RETRY_AFTER_S = '2';
 
 function fromHttpException(err: HttpException): GatewayError {
   const status = err.getStatus();

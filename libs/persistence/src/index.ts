@@ -1,4 +1,5 @@
-export { dataSourceOptions } from './data-source-options';
+export { dataSourceOptions, type DataSourceSettings } from './data-source-options';
+export { DeadlineClient } from './deadline-client';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
 export { pgPool } from './pg-pool';

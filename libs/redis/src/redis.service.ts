@@ -11,6 +11,8 @@ export type RedisClient = Redis | Cluster;
 const BREAKER_FAILURE_THRESHOLD = 3;
 /** At most one connection-error line per connection this often (a reconnect loop errors constantly). */
 const ERROR_LOG_INTERVAL_MS = 10_000;
+/** TCP keepalive idle time of every connection. */
+const KEEPALIVE_IDLE_MS = 10_000;
 /** While the circuit is open, a PING this often: shared enforcement resumes well within 5 s. */
 const BREAKER_PROBE_INTERVAL_MS = 250;
 
@@ -95,6 +97,9 @@ export class RedisService implements OnModuleDestroy {
       maxRetriesPerRequest: forSubscribe ? null : 0,
       commandTimeout: forSubscribe ? undefined : commandTimeoutMs,
       connectTimeout: 1_000,
+      // TCP keepalive: the subscriber connection sends nothing for long stretches, and without
+      // probes a peer gone silently (dropped network) would never be noticed there.
+      keepAlive: KEEPALIVE_IDLE_MS,
       lazyConnect: false,
       // Reconnect quickly and forever: shared enforcement must resume within seconds of Redis returning.
       retryStrategy: (times) => Math.min(50 * times, 500),
