@@ -179,9 +179,29 @@ describe('RecordSpool', () => {
     expect((await drain(spool)).map((r) => r.requestId)).toEqual([late.requestId]);
   });
 
-  it('refuses a directory another live process on this host holds, and takes over a dead one', async () => {
+  it('keeps counting records while their segment is being sealed (depth never dips to 0 early)', async () => {
+    const spool = await openSpool();
+    await spool.append([record(), record(), record()]);
+    const seen = new Set<number>();
+    let done = false;
+    const sealing = spool.nextForReplay().then(() => (done = true));
+    while (!done) {
+      seen.add(spool.records);
+      await new Promise((r) => setImmediate(r));
+    }
+    await sealing;
+    expect([...seen]).toEqual([3]);
+  });
+
+  it('refuses a directory another live process holds, and takes over a dead one', async () => {
     await fs.writeFile(join(dir, 'LOCK'), `${hostname()} ${process.ppid} abcd\n`);
     await expect(RecordSpool.open(dir, 1024 * 1024)).rejects.toThrow(/in use by process/);
+    // Another host (a shared volume): held while its owner keeps touching it, free once stale.
+    await fs.writeFile(join(dir, 'LOCK'), `other-host 1 abcd\n`);
+    await expect(RecordSpool.open(dir, 1024 * 1024)).rejects.toThrow(/on other-host/);
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(join(dir, 'LOCK'), old, old);
+    await (await RecordSpool.open(dir, 1024 * 1024)).close();
     await fs.writeFile(join(dir, 'LOCK'), `${hostname()} 999999999 abcd\n`);
     const spool = await openSpool();
     await spool.append([record()]);

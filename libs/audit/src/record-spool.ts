@@ -26,6 +26,9 @@ const REJECTED_FILE = 'rejected.spool';
 const LOCK_FILE = 'LOCK';
 /** A segment is sealed past this size, so one replay step reads a bounded file. */
 const SEGMENT_MAX_BYTES = 8 * 1024 * 1024;
+/** The owner touches LOCK this often; a lock from another host older than LOCK_STALE_MS is free. */
+const LOCK_HEARTBEAT_MS = 10_000;
+const LOCK_STALE_MS = 30_000;
 /** The rejected file only grows by hand-inspected records; cap it like the spool itself. */
 const REJECTED_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -120,6 +123,7 @@ export class RecordSpool {
   private chain: Promise<void> = Promise.resolve();
   private rejectedBytes: number;
   private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
 
   private constructor(
     readonly dir: string,
@@ -134,6 +138,11 @@ export class RecordSpool {
     this.sealed.push(...segments);
     this.nextSeq = segments.length === 0 ? 1 : segments[segments.length - 1].seq + 1;
     this.rejectedBytes = rejectedBytes;
+    const lockPath = join(dir, LOCK_FILE);
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      fs.utimes(lockPath, now, now).catch(() => undefined);
+    }, LOCK_HEARTBEAT_MS).unref();
   }
 
   /**
@@ -275,6 +284,7 @@ export class RecordSpool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeat);
     await this.serial(() => this.sealActive());
     await fs.unlink(join(this.dir, LOCK_FILE)).catch(() => undefined);
   }
@@ -330,9 +340,10 @@ export class RecordSpool {
     const active = this.active;
     if (!active) return;
     this.active = null;
-    await active.file.close().catch(() => undefined);
+    // Counted as sealed at once: while the close is awaited, the records are still in the spool.
     if (active.segment.records > 0) this.sealed.push(active.segment);
-    else await fs.unlink(active.segment.path).catch(() => undefined);
+    await active.file.close().catch(() => undefined);
+    if (active.segment.records === 0) await fs.unlink(active.segment.path).catch(() => undefined);
   }
 }
 
@@ -362,26 +373,32 @@ async function syncDir(dir: string): Promise<void> {
 
 /**
  * Takes the directory for this process. Two live processes appending to and replaying one
- * directory would delete each other's records, so a lock held by another live process on this
- * host stops the boot. A lock left by a dead process (or by this pid: a container restarted with
- * pid 1 again) is taken over.
+ * directory would delete each other's records, so the boot stops on a lock held by another live
+ * process on this host, or by another host within LOCK_STALE_MS (its owner touches it every
+ * LOCK_HEARTBEAT_MS: a shared volume). A lock left by a dead process, or by this pid (a container
+ * restarted as pid 1 again), is taken over.
  */
 async function lock(dir: string): Promise<void> {
   const path = join(dir, LOCK_FILE);
-  const me = `${hostname()} ${process.pid} ${randomBytes(4).toString('hex')}\n`;
   try {
-    const existing = await fs.readFile(path, 'utf8');
+    const [existing, stat] = await Promise.all([fs.readFile(path, 'utf8'), fs.stat(path)]);
     const [host, pidText] = existing.trim().split(' ');
     const pid = Number(pidText);
-    if (host === hostname() && pid !== process.pid && isAlive(pid)) {
+    const held =
+      host === hostname()
+        ? pid !== process.pid && isAlive(pid)
+        : Date.now() - stat.mtimeMs < LOCK_STALE_MS;
+    if (held) {
       throw new Error(
-        `audit spool directory ${dir} is in use by process ${pid}; give each gateway process its own AUDIT_SPOOL_DIR`,
+        `audit spool directory ${dir} is in use by process ${pid} on ${host}; give each gateway process its own AUDIT_SPOOL_DIR`,
       );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await fs.writeFile(path, me, { mode: 0o600 });
+  await fs.writeFile(path, `${hostname()} ${process.pid} ${randomBytes(4).toString('hex')}\n`, {
+    mode: 0o600,
+  });
 }
 
 function isAlive(pid: number): boolean {
