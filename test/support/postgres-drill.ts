@@ -111,7 +111,7 @@ export async function runPostgresDrill(): Promise<boolean> {
         ...extraEnv,
       },
     });
-    const tenant = await createTenant(gw, { rate_limit: 100_000_000, monthly_budget: 1_000_000 });
+    const tenant = await createTenant(gw, { rate_limit: 1_000_000, monthly_budget: 900_000 });
     const pool = new Pool(gw.url, { connections: clients + 8 });
     http.pool = pool;
 

@@ -75,19 +75,23 @@ export class PostgresRecordSink extends RecordSink {
         return;
       }
       held.client = c;
+      // A checked-out client has no pool listener: a dropped connection emits 'error' on it as
+      // well as failing the query, and an unheard 'error' would crash the process.
+      c.on('error', ignore);
       try {
         await c.query(INSERT_SQL, params);
       } catch (err) {
         // The server refusing the rows leaves the connection fine; anything else drops it.
-        if (!timedOut) c.release(err instanceof DatabaseError ? undefined : true);
+        if (!timedOut) release(c, err instanceof DatabaseError ? undefined : true);
         throw err;
       }
-      if (!timedOut) c.release();
+      if (!timedOut) release(c);
     })();
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timedOut = true;
         // release(true) ends the socket; the query's promise then rejects, and nobody waits on it.
+        // Keeps its 'error' listener: the ended socket may still report.
         held.client?.release(true);
         reject(new AuditInsertTimeoutError(timeoutMs));
       }, timeoutMs);
@@ -107,6 +111,15 @@ export class PostgresRecordSink extends RecordSink {
     if (code === null) return true;
     return TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
   }
+}
+
+function ignore(): void {
+  // The query that was running on the client reports the same failure.
+}
+
+function release(client: PoolClient, destroy?: true): void {
+  client.removeListener('error', ignore);
+  client.release(destroy);
 }
 
 function columns(records: readonly AuditRecord[]): unknown[][] {
