@@ -149,7 +149,9 @@ export async function runPostgresDrill(): Promise<boolean> {
           const text = await res.body.text();
           if (status >= 400) {
             try {
-              code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null;
+              const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+              // The code alone does not say which dependency refused: keep the message's start.
+              code = `${e?.code ?? 'unknown'}(${(e?.message ?? '').slice(0, 32)})`;
             } catch {
               code = 'not_json';
             }
