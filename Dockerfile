@@ -29,6 +29,10 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config ./config
+# The audit outage spool must be writable by the runtime user; a volume mounted here (compose's
+# named volume, the chart's emptyDir/PVC) starts with this owner.
+ENV AUDIT_SPOOL_DIR=/var/lib/llm-gateway/audit-spool
+RUN mkdir -p /var/lib/llm-gateway/audit-spool && chown -R node:node /var/lib/llm-gateway
 # `node` (uid 1000) ships with the official image.
 USER node
 EXPOSE 8080

@@ -33,6 +33,7 @@ start_gateway() { # port log [node flags...]: a built gateway on the throwaway d
   local port=$1 log=$2; shift 2
   PORT=$port HOST=127.0.0.1 ADMIN_API_KEY=$ADMIN DB_MIGRATE_ON_BOOT=true \
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB REDIS_KEY_PREFIX="bench$$:" \
+    AUDIT_SPOOL_DIR="$OUT_DIR/audit-spool-$port" \
     OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_API_KEY=sk-bench-0000 \
     LOG_LEVEL=${GW_LOG_LEVEL:-info} node "$@" dist/apps/gateway/src/main.js > "$OUT_DIR/$log" 2>&1 &
   pids+=("$!")

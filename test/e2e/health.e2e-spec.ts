@@ -29,7 +29,19 @@ describe('health routes (e2e)', () => {
         status: 'healthy',
         service: 'llm-gateway',
         timestamp: expect.any(String),
-        checks: { postgres: 'up', redis: 'up', providers: 'ok', draining: false },
+        checks: {
+          postgres: 'up',
+          redis: 'up',
+          providers: 'ok',
+          draining: false,
+          audit_spool: {
+            mode: 'postgres',
+            records: 0,
+            bytes: 0,
+            max_bytes: 536870912,
+            oldest_age_seconds: 0,
+          },
+        },
       });
       expect(new Date(res.body.timestamp).toISOString()).toBe(res.body.timestamp);
       expect(res.headers['x-request-id']).toEqual(expect.any(String));

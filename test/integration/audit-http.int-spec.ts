@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Controller,
@@ -176,6 +178,8 @@ describe('audit recording and reports over HTTP', () => {
     return res.body as Tenant;
   }
 
+  const spoolDir = mkdtempSync(join(tmpdir(), 'llmgw-spool-http-'));
+
   beforeAll(async () => {
     Logger.overrideLogger(false);
     db = await createTestDatabase('audit_http');
@@ -185,6 +189,7 @@ describe('audit recording and reports over HTTP', () => {
       DATABASE_URL: db.url.replace(':5432/', `:${proxy.port}/`),
       REDIS_KEY_PREFIX: `audit-http-${randomBytes(4).toString('hex')}:`,
       GATEWAY_CONFIG: join(__dirname, '../support/catalog.test.yaml'),
+      AUDIT_SPOOL_DIR: spoolDir,
     });
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -214,6 +219,7 @@ describe('audit recording and reports over HTTP', () => {
     await app?.close();
     await proxy.close();
     await db?.drop();
+    rmSync(spoolDir, { recursive: true, force: true });
   });
 
   it('answers a tenant request only after its record is in Postgres and its pending work is done', async () => {
@@ -453,20 +459,30 @@ describe('audit recording and reports over HTTP', () => {
     ]);
   });
 
-  it('answers 503 instead of the result when the record cannot be made durable', async () => {
+  it('answers during a Postgres outage once the record is in the local spool, and the record reaches Postgres after it', async () => {
     // Warm the key cache so authentication does not need Postgres during the outage.
     await http().post('/test/hit').set('X-API-Key', b.api_key).expect(200);
     const before = (await records(b.tenant_id)).length;
     await proxy.stop();
-    const res = await http().post('/test/answer').set('X-API-Key', b.api_key);
-    expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe('dependency_unavailable');
-    expect(res.body).not.toHaveProperty('ok');
+    const res = await http()
+      .post('/test/answer')
+      .set('X-API-Key', b.api_key)
+      .set('X-Request-Id', 'req-during-outage');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true });
+    expect(app.get(AuditWriter).spoolStatus()).toMatchObject({ mode: 'spooling', records: 1 });
     await proxy.start();
-    await http().post('/test/answer').set('X-API-Key', b.api_key).expect(200);
+    const deadline = Date.now() + 10_000;
+    while (app.get(AuditWriter).spoolStatus()!.records > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const rows = await records(b.tenant_id);
     expect(rows).toHaveLength(before + 1);
-    expect(rows.at(-1)).toMatchObject({ outcome: 'success', provider: 'openai' });
+    expect(rows.at(-1)).toMatchObject({
+      request_id: 'req-during-outage',
+      outcome: 'success',
+      provider: 'openai',
+    });
   });
 
   it('documents the report routes in OpenAPI with their parameters and examples', () => {

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -52,6 +55,8 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     GATEWAY_CONFIG: opts.catalog ?? TEST_CATALOG,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
+    // One audit spool directory per app (two instances may not share one).
+    AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'llmgw-spool-')),
     ...opts.env,
   };
   const config = loadConfig(env);
@@ -70,6 +75,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     http: () => request(url),
     async close() {
       await app.close();
+      if (!opts.env?.AUDIT_SPOOL_DIR) rmSync(env.AUDIT_SPOOL_DIR, { recursive: true, force: true });
       if (ownsDatabase) await database.drop();
     },
   };

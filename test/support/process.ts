@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_CATALOG } from './catalog';
 
@@ -44,6 +45,8 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       LOG_LEVEL: 'info',
       ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
       SHUTDOWN_DRAIN_DELAY_MS: '0',
+      // One audit spool directory per process (two processes may not share one).
+      AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'llmgw-spool-')),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { GatewayConfigService } from '@gateway/config';
 import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
 import type { AuditRecord } from './audit-record';
-import { RecordSink } from './record-sink';
+import { RecordSink, type SpoolStatus } from './record-sink';
 
 interface Pending {
   readonly record: AuditRecord;
@@ -25,23 +25,26 @@ const RETRY_MAX_MS = 5_000;
 /**
  * Group-commit writer for request records.
  *
- * At most one INSERT is in flight. Records that arrive meanwhile queue up and all go into the next
- * INSERT (up to `AUDIT_BATCH_MAX_ROWS`), so under concurrency a request never pays its own round
+ * At most one batch is in flight. Records that arrive meanwhile queue up and all go into the next
+ * batch (up to `AUDIT_BATCH_MAX_ROWS`), so under concurrency a request never pays its own round
  * trip, and with no concurrency a record is written at once (no timer adds latency). The first
  * write of an idle writer waits one `setImmediate` so records finishing in the same event-loop
- * turn share the INSERT.
+ * turn share the batch.
+ *
+ * Batches go to the RecordSink: in the app, SpoolingRecordSink, which writes to Postgres within
+ * `AUDIT_INSERT_TIMEOUT_MS` or else to the local spool (fsync'd), and isolates records Postgres
+ * refuses. So a batch fails here only when neither Postgres nor the spool can take it.
  *
  * Durability (`AUDIT_DURABILITY`):
- * - `sync` (default): `write()` resolves only after the record's batch has committed, so a response
- *   sent after it has a durable record. If the batch fails, every waiter is rejected with a 503
- *   `dependency_unavailable`; the caller answers that instead of the result.
+ * - `sync` (default): `write()` resolves only after the record's batch is durable (in Postgres or
+ *   the spool), so a response sent after it has a durable record. If the batch fails, every
+ *   waiter is rejected with a 503 `dependency_unavailable` (the caller answers that instead of the
+ *   result) and the records are logged, so even a refused request leaves a trace.
  * - `async`: `write()` resolves at once; a crash loses what is queued. Failed batches stay queued
  *   and are retried with backoff; when the queue is full, `write()` waits for room instead of
  *   dropping records.
  *
- * A batch Postgres refuses for its content (not a connection problem) is retried row by row, so one
- * bad row never takes its neighbours down; rows still refused are logged with their request ids.
- * `llm_gateway_audit_pending` counts records accepted but not yet committed.
+ * `llm_gateway_audit_pending` counts records not yet in Postgres: queued, in flight, or spooled.
  */
 @Injectable()
 export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShutdown {
@@ -72,9 +75,10 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
     this.maxRows = audit.batchMaxRows;
     this.maxQueued = audit.batchMaxRows * ASYNC_QUEUE_BATCHES;
     this.shutdownGraceMs = server.shutdownGraceMs;
+    sink.onBacklogChange(() => this.publishPending());
   }
 
-  /** Records accepted and not yet committed (queued or in the INSERT in flight). */
+  /** Records accepted and not yet durable (queued or in the batch in flight). */
   get pending(): number {
     return this.queue.length + this.inFlight;
   }
@@ -112,13 +116,20 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
     return this.pending;
   }
 
+  /** The spool behind the sink, for `/health`; null when the sink has none. */
+  spoolStatus(): SpoolStatus | null {
+    return this.sink.status();
+  }
+
   // The DataSource closes in TypeORM's (global) onApplicationShutdown, which Nest runs before ours:
   // drain here, while Postgres is still reachable.
   async beforeApplicationShutdown(): Promise<void> {
+    const started = Date.now();
     const left = await this.flush(this.shutdownGraceMs);
     if (left > 0) {
       this.logger.error({ pending: left }, 'audit records not committed at shutdown');
     }
+    await this.sink.close(Math.max(0, this.shutdownGraceMs - (Date.now() - started)));
   }
 
   onApplicationShutdown(): void {
@@ -130,7 +141,7 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
 
   private enqueue(p: Pending): void {
     this.queue.push(p);
-    this.metrics.auditPending.set(this.pending);
+    this.publishPending();
     if (this.draining || this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -159,7 +170,7 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
         await this.commit(batch);
       } finally {
         this.inFlight = 0;
-        this.metrics.auditPending.set(this.pending);
+        this.publishPending();
         this.notifySpace();
       }
     }
@@ -171,57 +182,51 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
       this.metrics.auditBatchRows.observe(batch.length);
       this.retryDelayMs = 0;
       for (const p of batch) p.resolve?.();
-      return;
     } catch (err) {
-      if (!this.sink.isTransient(err) && batch.length > 1) {
-        await this.commitOneByOne(batch);
-        return;
-      }
       this.failed(batch, err, this.sink.isTransient(err));
     }
   }
 
-  private async commitOneByOne(batch: Pending[]): Promise<void> {
-    for (const p of batch) {
-      try {
-        await this.sink.write([p.record]);
-        this.metrics.auditBatchRows.observe(1);
-        p.resolve?.();
-      } catch (err) {
-        this.failed([p], err, this.sink.isTransient(err));
-      }
-    }
+  private publishPending(): void {
+    this.metrics.auditPending.set(this.pending + this.sink.backlog);
   }
 
   private failed(batch: Pending[], cause: unknown, transient: boolean): void {
-    const requestIds = batch.map((p) => p.record.requestId);
     // The driver's error carries the whole batch as parameters: log only what explains it.
     const err = describe(cause);
     const retry: Pending[] = [];
+    const refused: AuditRecord[] = [];
     const error = new GatewayError(
       'dependency_unavailable',
       'The request could not be recorded, so it was not completed. Retry later.',
       { cause, headers: { 'Retry-After': '1' } },
     );
     for (const p of batch) {
-      if (p.reject) p.reject(error);
-      else if (transient) retry.push(p);
+      if (p.reject) {
+        refused.push(p.record);
+        p.reject(error);
+      } else if (transient) retry.push(p);
+      else refused.push(p.record);
     }
     if (retry.length > 0) {
-      // Async mode: keep them first in line and slow down until Postgres answers again.
+      // Async mode: keep them first in line and slow down until a sink answers again.
       this.queue = retry.concat(this.queue);
       this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
       this.logger.warn(
         { err, rows: retry.length, retryInMs: this.retryDelayMs },
         'audit batch failed; will retry',
       );
-      return;
     }
-    if (transient) {
-      this.logger.error({ err, requestIds }, 'audit batch failed; requests answered with 503');
-    } else {
-      this.logger.error({ err, requestIds }, 'audit records refused by Postgres; dropped');
-    }
+    if (refused.length === 0) return;
+    this.metrics.auditUnrecorded.inc(refused.length);
+    // Neither Postgres nor the spool took them: the log is the record of last resort. Records
+    // carry ids, outcomes and numbers only (no key, no prompt), so they are safe to log whole.
+    this.logger.error(
+      { err, records: refused.map(loggable) },
+      transient
+        ? 'audit records could not be stored; requests answered with 503'
+        : 'audit records refused; not stored',
+    );
   }
 
   private backoff(): Promise<void> {
@@ -250,6 +255,24 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
       this.spaceWaiters.shift()?.();
     }
   }
+}
+
+function loggable(r: AuditRecord): Record<string, unknown> {
+  return {
+    requestId: r.requestId,
+    tenantId: r.tenantId,
+    apiKeyId: r.apiKeyId,
+    createdAt: r.createdAt.toISOString(),
+    endpoint: r.endpoint,
+    model: r.model,
+    provider: r.provider,
+    statusCode: r.statusCode,
+    outcome: r.outcome,
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    costUnits: r.costUnits,
+    errorCode: r.errorCode,
+  };
 }
 
 function describe(err: unknown): { message: string; code?: string } {

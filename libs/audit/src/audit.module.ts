@@ -12,6 +12,7 @@ import { PostgresRecordSink } from './postgres-record.sink';
 import { RecordSink } from './record-sink';
 import { RequestRecorder } from './request-recorder.service';
 import { RequestRecordEntity } from './request-record.entity';
+import { SpoolingRecordSink } from './spooling-record.sink';
 import { UsageController } from './usage.controller';
 
 /**
@@ -24,7 +25,8 @@ import { UsageController } from './usage.controller';
   imports: [TypeOrmModule.forFeature([RequestRecordEntity, TenantEntity]), TenancyModule],
   controllers: [UsageController, AdminReportsController],
   providers: [
-    { provide: RecordSink, useClass: PostgresRecordSink },
+    PostgresRecordSink,
+    { provide: RecordSink, useClass: SpoolingRecordSink },
     AuditWriter,
     RequestRecorder,
     AuditService,

@@ -1,6 +1,6 @@
 import { DatabaseError } from 'pg';
 import { type DataSource, QueryFailedError } from 'typeorm';
-import { PostgresRecordSink } from './postgres-record.sink';
+import { PostgresRecordSink, storable, storableJson } from './postgres-record.sink';
 
 function dbError(code: string): DatabaseError {
   const err = new DatabaseError('server said no', 0, 'error');
@@ -30,5 +30,22 @@ describe('PostgresRecordSink.isTransient', () => {
     ['pool closed', true, new Error('Cannot use a pool after calling end on the pool')],
   ])('%s → transient %s', (_name, transient, err) => {
     expect(sink.isTransient(err)).toBe(transient);
+  });
+});
+
+describe('strings Postgres cannot store', () => {
+  it('escapes NUL in text as the six characters \\u0000 and leaves other strings untouched', () => {
+    expect(storable('x\u0000y\u0000')).toBe('x\\u0000y\\u0000');
+    const plain = 'gpt-4o-mini ünïcødé \u0001';
+    expect(storable(plain)).toBe(plain);
+  });
+
+  it('escapes NUL in jsonb values and keys, so jsonb does not refuse the \\u0000 escape', () => {
+    const attempts = [{ provider: 'a\u0000b', outcome: 'error', latency_ms: 3, ['k\u0000']: 'v' }];
+    const json = storableJson(attempts);
+    expect(JSON.parse(json)).toEqual([
+      { provider: 'a\\u0000b', outcome: 'error', latency_ms: 3, 'k\\u0000': 'v' },
+    ]);
+    expect(storableJson([{ provider: 'openai' }])).toBe('[{"provider":"openai"}]');
   });
 });

@@ -19,7 +19,10 @@ const bigintNumber: ValueTransformer = {
  * - (created_at, id): the cross-tenant audit list and the chargeback report's time range;
  * - (outcome, created_at, id) for failures only: "show me what went wrong" without scanning the
  *   success rows (partial, so the common insert pays nothing for it);
- * - request_id: support look-ups by the id the client saw.
+ * - (request_id, tenant_id, created_at), unique: support look-ups by the id the client saw, and
+ *   the identity that makes re-inserting a record a no-op (a batch replayed from the outage
+ *   spool, or re-sent after its first INSERT timed out yet committed). Not request_id alone: a
+ *   client may send the same X-Request-Id on different requests, and each still gets its record.
  */
 @Entity({ name: 'request_records' })
 @Index('request_records_tenant_id_created_at_id_idx', ['tenantId', 'createdAt', 'id'])
@@ -27,7 +30,7 @@ const bigintNumber: ValueTransformer = {
 @Index('request_records_failures_idx', ['outcome', 'createdAt', 'id'], {
   where: `"outcome" NOT IN ('success', 'cached')`,
 })
-@Index('request_records_request_id_idx', ['requestId'])
+@Index('request_records_request_key', ['requestId', 'tenantId', 'createdAt'], { unique: true })
 export class RequestRecordEntity {
   /** bigserial; pg returns BIGINT as a string, kept as such (ids exceed 2^53 only in theory). */
   @PrimaryGeneratedColumn('increment', {

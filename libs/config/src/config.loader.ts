@@ -17,6 +17,8 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 /** The repo's shipped catalog, found from the working directory the gateway is started in. */
 export const DEFAULT_CATALOG_PATH = 'config/gateway.yaml';
+/** Relative to the working directory, like the catalog; images and charts set an absolute path. */
+export const DEFAULT_AUDIT_SPOOL_DIR = 'var/audit-spool';
 
 /**
  * The one reader of the environment (STYLE §3). Validates every variable of CONTRACT §1 and the
@@ -70,6 +72,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     audit: {
       durability: r.oneOf('AUDIT_DURABILITY', ['sync', 'async'] as const, 'sync'),
       batchMaxRows: r.int('AUDIT_BATCH_MAX_ROWS', 500, 1, 10_000),
+      insertTimeoutMs: r.int('AUDIT_INSERT_TIMEOUT_MS', 1_500, 50, 60_000),
+      spoolDir: resolve(r.string('AUDIT_SPOOL_DIR', DEFAULT_AUDIT_SPOOL_DIR)),
+      spoolMaxBytes: r.int('AUDIT_SPOOL_MAX_BYTES', 512 * 1024 * 1024, 1024 * 1024),
     },
     admission: {
       budgetFailurePolicy: r.oneOf(

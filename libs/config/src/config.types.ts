@@ -85,6 +85,12 @@ export interface AuditConfig {
   /** `sync`: a response waits for its record to be durable; `async`: it does not. */
   readonly durability: 'sync' | 'async';
   readonly batchMaxRows: number;
+  /** How long one audit INSERT may take before its batch goes to the local spool instead. */
+  readonly insertTimeoutMs: number;
+  /** Directory of the outage spool (absolute); one process per directory. */
+  readonly spoolDir: string;
+  /** Most bytes the spool may hold; beyond it records are refused (503 in sync mode). */
+  readonly spoolMaxBytes: number;
 }
 
 export interface AdmissionConfig {

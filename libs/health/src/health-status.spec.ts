@@ -20,6 +20,23 @@ describe('healthStatus', () => {
     expect(healthStatus({ ...ok, providers: 'degraded' })).toBe('degraded');
   });
 
+  it('is degraded while audit records wait in the local spool, healthy once it is empty', () => {
+    const spool = {
+      mode: 'postgres',
+      records: 0,
+      bytes: 0,
+      max_bytes: 1024,
+      oldest_age_seconds: 0,
+    } as const;
+    expect(healthStatus({ ...ok, audit_spool: spool })).toBe('healthy');
+    expect(
+      healthStatus({
+        ...ok,
+        audit_spool: { ...spool, records: 3, bytes: 900, oldest_age_seconds: 2 },
+      }),
+    ).toBe('degraded');
+  });
+
   it('is unhealthy when Postgres is down, whatever else is up', () => {
     expect(healthStatus({ ...ok, postgres: 'down' })).toBe('unhealthy');
     expect(healthStatus({ ...ok, postgres: 'down', redis: 'down' })).toBe('unhealthy');

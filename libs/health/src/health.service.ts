@@ -7,9 +7,10 @@ import {
   type HealthIndicatorResult,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { AuditWriter } from '@gateway/audit';
 import { ProvidersService } from '@gateway/providers';
 import { healthStatus } from './health-status';
-import type { DependencyState, HealthReport, RouteState } from './health.types';
+import type { AuditSpoolCheck, DependencyState, HealthReport, RouteState } from './health.types';
 import { RedisHealthIndicator } from './redis-health.indicator';
 import { ShutdownService } from './shutdown.service';
 
@@ -37,6 +38,7 @@ export interface Readiness {
 export class HealthService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Health');
   private routes: Pick<ProvidersService, 'isDegraded'> | null = null;
+  private audit: Pick<AuditWriter, 'spoolStatus'> | null = null;
   private inflight: Promise<DependencyProbe> | null = null;
   private lastPostgres: DependencyState = 'up';
   private lastRedis: DependencyState = 'up';
@@ -60,6 +62,11 @@ export class HealthService implements OnApplicationBootstrap {
     } catch {
       this.routes = null;
     }
+    try {
+      this.audit = this.moduleRef.get(AuditWriter, { strict: false });
+    } catch {
+      this.audit = null;
+    }
   }
 
   async report(): Promise<HealthReport> {
@@ -72,6 +79,7 @@ export class HealthService implements OnApplicationBootstrap {
       redis: deps ? deps.redis.redis.status : this.lastRedis,
       providers: this.routeState(),
       draining,
+      ...this.auditSpool(),
     };
     return {
       status: healthStatus(checks),
@@ -103,6 +111,20 @@ export class HealthService implements OnApplicationBootstrap {
     const check = this.indicators.check('shutdown');
     const since = this.shutdown.drainingSince;
     return since ? check.down({ draining_since: since.toISOString() }) : check.up();
+  }
+
+  private auditSpool(): { audit_spool?: AuditSpoolCheck } {
+    const s = this.audit?.spoolStatus();
+    if (!s) return {};
+    return {
+      audit_spool: {
+        mode: s.mode,
+        records: s.records,
+        bytes: s.bytes,
+        max_bytes: s.maxBytes,
+        oldest_age_seconds: Math.round(s.oldestAgeSeconds * 1000) / 1000,
+      },
+    };
   }
 
   private routeState(): RouteState {

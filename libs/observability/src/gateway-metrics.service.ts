@@ -200,4 +200,81 @@ export class GatewayMetrics {
         buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       }),
   );
+
+  // --- audit outage spool (libs/audit, documented in docs/operations.md) ---
+  /** Static: families are shared by every app a test process boots (see `once`). */
+  private static spoolOldest: () => number | null = () => null;
+  readonly auditSpoolRecords = once(
+    'llm_gateway_audit_spool_records',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_audit_spool_records',
+        help: 'Audit records in the local spool, durable but not yet replayed into Postgres.',
+      }),
+  );
+  readonly auditSpoolBytes = once(
+    'llm_gateway_audit_spool_bytes',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_audit_spool_bytes',
+        help: 'Bytes the local audit spool holds.',
+      }),
+  );
+  readonly auditSpoolMaxBytes = once(
+    'llm_gateway_audit_spool_max_bytes',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_audit_spool_max_bytes',
+        help: 'AUDIT_SPOOL_MAX_BYTES: past it, records that Postgres cannot take are refused.',
+      }),
+  );
+  readonly auditSpoolOldestAge = once(
+    'llm_gateway_audit_spool_oldest_age_seconds',
+    () =>
+      new Gauge({
+        name: 'llm_gateway_audit_spool_oldest_age_seconds',
+        help: 'Age of the oldest record in the local audit spool (0 when empty).',
+        collect() {
+          const oldest = GatewayMetrics.spoolOldest();
+          this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+        },
+      }),
+  );
+  readonly auditSpooled = once(
+    'llm_gateway_audit_spooled_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_audit_spooled_total',
+        help: 'Audit records written to the local spool because Postgres could not take them.',
+      }),
+  );
+  readonly auditReplayed = once(
+    'llm_gateway_audit_replayed_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_audit_replayed_total',
+        help: 'Spooled audit records replayed into Postgres.',
+      }),
+  );
+  readonly auditRejected = once(
+    'llm_gateway_audit_rejected_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_audit_rejected_total',
+        help: 'Audit records Postgres refused for their content, kept in rejected.spool.',
+      }),
+  );
+  readonly auditUnrecorded = once(
+    'llm_gateway_audit_unrecorded_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_audit_unrecorded_total',
+        help: 'Audit records neither Postgres nor the spool could take (logged instead).',
+      }),
+  );
+
+  /** The spool's oldest record (epoch ms, or null), read when /metrics is scraped. */
+  setAuditSpoolOldest(source: () => number | null): void {
+    GatewayMetrics.spoolOldest = source;
+  }
 }
