@@ -7,3 +7,12 @@ export { deferredJsonMiddleware } from './deferred-json.middleware';
 export { accessLogMiddleware } from './access-log.middleware';
 export { BodyError, deferBodyError, isPlainJsonBody, readJsonBody } from './json-body';
 export { installFastRoutes, type FastRouteHandler, type FastRoutesOptions } from './fast-routes';
+export {
+  installClientErrorHandler,
+  parserError,
+  parserErrorResponse,
+  type ClientErrorLog,
+} from './client-error';
+export { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
+export { checkQueryNames } from './strict-query';
+export { QueryParams, StrictQueryInterceptor } from './strict-query.interceptor';
