@@ -264,6 +264,8 @@ describe('hostile input (e2e)', () => {
       ['/api/v1/admin/tenants?limit=5&offset=10', 'offset'],
       ['/api/v1/admin/tenants?limit[gt]=5', 'limit[gt]'],
       ['/api/v1/admin/providers?verbose=1', 'verbose'],
+      ['/api/v1/admin/audit?model=gpt%00x', 'model'],
+      ['/api/v1/admin/audit?provider=%00', 'provider'],
     ])('admin GET %s is a 400 naming %s', async (path, param) => {
       const res = await admin('get', path);
       expect([res.status, res.body.error?.param]).toEqual([400, param]);

@@ -14,5 +14,5 @@ export {
   type ClientErrorLog,
 } from './client-error';
 export { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
-export { checkQueryNames } from './strict-query';
+export { checkQuery } from './strict-query';
 export { QueryParams, StrictQueryInterceptor } from './strict-query.interceptor';

@@ -7,7 +7,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
-import { checkQueryNames } from './strict-query';
+import { checkQuery } from './strict-query';
 
 /**
  * The query parameters a handler (or every handler of a controller) accepts, e.g.
@@ -19,7 +19,7 @@ const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Global: every Nest route refuses query parameters it does not declare with `@QueryParams`, and
- * any given twice or in bracket form (`checkQueryNames`). An interceptor rather than a guard so it
+ * any given twice or in bracket form (`checkQuery`). An interceptor rather than a guard so it
  * runs after authentication: a tenant's bad query is refused, and audited, under its tenant, and
  * a caller without a key learns nothing about a route's parameters.
  */
@@ -33,7 +33,7 @@ export class StrictQueryInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
       const req = context.switchToHttp().getRequest<Request>();
-      checkQueryNames(req.originalUrl ?? req.url, this.acceptedBy(context));
+      checkQuery(req.originalUrl ?? req.url, this.acceptedBy(context));
     }
     return next.handle();
   }

@@ -1,9 +1,9 @@
 import { GatewayError } from '@gateway/errors';
-import { checkQueryNames } from './strict-query';
+import { checkQuery } from './strict-query';
 
 function refusal(url: string, allowed: string[]): { param: string | null; message: string } | null {
   try {
-    checkQueryNames(url, new Set(allowed));
+    checkQuery(url, new Set(allowed));
     return null;
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
@@ -13,7 +13,7 @@ function refusal(url: string, allowed: string[]): { param: string | null; messag
   }
 }
 
-describe('checkQueryNames', () => {
+describe('checkQuery', () => {
   const audit = ['tenant_id', 'from', 'limit'];
 
   it('accepts declared names once each, empty values and no query', () => {
@@ -50,5 +50,11 @@ describe('checkQueryNames', () => {
     expect(r?.param).toBe(`${'n'.repeat(64)}…`);
     expect(r?.message.length).toBeLessThan(200);
     expect(refusal('/a?x%0Ay=1', audit)?.param).toBe('x\\u000ay');
+  });
+
+  it('refuses a value PostgreSQL cannot store', () => {
+    expect(refusal('/a?tenant_id=%00', audit)?.param).toBe('tenant_id');
+    expect(refusal('/a?from=x%00y', audit)?.message).toContain('NUL');
+    expect(refusal('/a?from=%0A%01', audit)).toBeNull();
   });
 });
