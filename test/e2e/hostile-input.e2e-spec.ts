@@ -182,6 +182,28 @@ describe('hostile input (e2e)', () => {
     });
   });
 
+  describe('deep nesting', () => {
+    it('a body nested 100,000 levels deep is a 400 on an admin DTO route, not a stack overflow', async () => {
+      const deep = `{"name":${'['.repeat(100_000)}${']'.repeat(100_000)},"rate_limit":1,"monthly_budget":1}`;
+      const res = await gw
+        .http()
+        .post('/api/v1/admin/tenants')
+        .set('X-API-Key', gw.adminKey)
+        .set('Content-Type', 'application/json')
+        .send(deep);
+      expect([res.status, res.body.error?.code]).toEqual([400, 'invalid_request']);
+    });
+
+    it('and on the completion routes, both ways in', async () => {
+      const deep = `{"model":"mock-model","messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+      const replies = await Promise.all([
+        post('/api/v1/completions', deep),
+        post('/api/v1/completions', gzipSync(deep), { 'Content-Encoding': 'gzip' }),
+      ]);
+      expect(replies.map((r) => r.status)).toEqual([400, 400]);
+    });
+  });
+
   describe('Content-Encoding', () => {
     const junk = Buffer.from('this is not compressed at all');
     it.each(['gzip', 'deflate', 'br'])('a corrupt %s body is a 400', async (encoding) => {

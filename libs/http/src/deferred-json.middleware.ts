@@ -3,11 +3,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { maybeRequestContext } from '@gateway/context';
 import { BodyError, deferBodyError } from './json-body';
-import { assertStorableText } from './storable-text';
+import { assertShallowJson, assertStorableText } from './storable-text';
 
 /**
  * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES, a corrupt or
- * unsupported Content-Encoding, a string PostgreSQL cannot store) are deferred: the error is kept
+ * unsupported Content-Encoding, a string PostgreSQL cannot store, nesting deeper than any route
+ * takes) are deferred: the error is kept
  * on the request context and raised by the auth guard after the key is resolved, so a tenant's
  * malformed request is still audited under its tenant. Requests without a context (should not
  * happen) fail immediately.
@@ -27,6 +28,8 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
       if (failure === null) {
         try {
           assertStorableText(req.body);
+          // The routes behind Express include class-transformer DTOs, which recurse.
+          assertShallowJson(req.body);
         } catch (unstorable) {
           failure = unstorable;
         }

@@ -57,3 +57,40 @@ export function assertStorableText(body: unknown): void {
 function join(parent: string, key: string): string {
   return parent === '' ? key : `${parent}.${key}`;
 }
+
+/** How deep a JSON body may nest: far beyond any request the gateway takes (at most 4 levels). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The dotted path where a parsed JSON value first nests deeper than `maxDepth`, or null. Deeply
+ * nested bodies parse fine but overflow the call stack of recursive consumers (class-transformer,
+ * JSON.stringify), which would turn a client's mistake into a 500.
+ */
+export function findTooDeep(value: unknown, maxDepth = MAX_JSON_DEPTH): string | null {
+  const stack: Array<[unknown, string, number]> = [[value, '', 0]];
+  while (stack.length > 0) {
+    const [node, at, depth] = stack.pop() as [unknown, string, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= maxDepth) return at || 'body';
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) stack.push([node[i], join(at, String(i)), depth + 1]);
+    } else {
+      for (const key of Object.keys(node)) {
+        stack.push([(node as Record<string, unknown>)[key], join(at, key), depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+/** Refuses a parsed body nested deeper than `MAX_JSON_DEPTH`, naming where. */
+export function assertShallowJson(body: unknown): void {
+  const at = findTooDeep(body);
+  if (at === null) return;
+  const param = echoInput(at);
+  throw new GatewayError(
+    'invalid_request',
+    `'${param}' is nested too deeply (at most ${MAX_JSON_DEPTH} levels).`,
+    { param },
+  );
+}
