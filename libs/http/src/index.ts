@@ -13,6 +13,12 @@ export {
   parserErrorResponse,
   type ClientErrorLog,
 } from './client-error';
-export { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
+export {
+  assertShallowJson,
+  assertStorableText,
+  findTooDeep,
+  findUnstorableText,
+  mayHoldUnstorableText,
+} from './storable-text';
 export { checkQuery } from './strict-query';
 export { QueryParams, StrictQueryInterceptor } from './strict-query.interceptor';
