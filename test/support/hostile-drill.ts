@@ -382,7 +382,9 @@ export async function runHostileDrill(short: boolean): Promise<boolean> {
         (hist.get(String(o.reply.status ?? 'none')) ?? 0) + 1,
       );
     out(
-      `attacker requests: ${attack.sent} (${first.length} distinct inputs); statuses ${[...hist]
+      `attacker requests: ${attack.sent} (${first.length} distinct inputs); statuses of the distinct inputs and any misses ${[
+        ...hist,
+      ]
         .sort()
         .map(([k, v]) => `${k}×${v}`)
         .join(' ')}`,
