@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdmissionModule } from '@gateway/admission';
 import { AuditModule } from '@gateway/audit';
@@ -8,6 +8,7 @@ import { CompletionsModule } from '@gateway/completions';
 import { ConfigModule, type GatewayConfig } from '@gateway/config';
 import { GatewayExceptionFilter } from '@gateway/errors';
 import { HealthModule } from '@gateway/health';
+import { StrictQueryInterceptor } from '@gateway/http';
 import { ObservabilityModule } from '@gateway/observability';
 import { PersistenceModule } from '@gateway/persistence';
 import { ProvidersModule } from '@gateway/providers';
@@ -37,7 +38,11 @@ export class AppModule {
         CompletionsModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: GatewayExceptionFilter },
+        // Every route refuses query parameters it does not declare with @QueryParams.
+        { provide: APP_INTERCEPTOR, useClass: StrictQueryInterceptor },
+      ],
     };
   }
 }

@@ -6,6 +6,7 @@ import { CompletionsFront } from '@gateway/completions';
 import {
   accessLogMiddleware,
   deferredJsonMiddleware,
+  installClientErrorHandler,
   installFastRoutes,
   requestContextMiddleware,
 } from '@gateway/http';
@@ -27,6 +28,9 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.disable('etag');
+  // Node's querystring: `a[b]=1` stays a key named `a[b]` (never an object), which the strict
+  // query check then refuses by name.
+  app.set('query parser', 'simple');
   const accessLog = config.logRequests ? accessLogMiddleware(loggers.access) : null;
   // Order matters: the request context first, then the body (whose errors are deferred to auth).
   app.use(requestContextMiddleware);
@@ -39,5 +43,7 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
     maxBodyBytes: config.server.maxBodyBytes,
     accessLog,
   });
+  // Requests the HTTP parser refuses before any route sees them still get a JSON error.
+  installClientErrorHandler(app.getHttpServer(), loggers.root.child({ context: 'HttpParser' }));
   return app;
 }

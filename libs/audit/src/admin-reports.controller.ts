@@ -24,6 +24,7 @@ import {
 } from './report-query.parser';
 import type { AuditPage, ChargebackReport, UsageReport } from './report.types';
 import { UsageReportDto } from './usage-report.dto';
+import { QueryParams } from '@gateway/http';
 
 /** Operator reports over the request ledger: per-tenant usage, chargeback, and the audit log. */
 @ApiTags('admin: reports')
@@ -36,6 +37,7 @@ export class AdminReportsController {
   ) {}
 
   @Get('tenants/:id/usage')
+  @QueryParams(['days'])
   @ApiOperation({ summary: "A tenant's usage by provider over the last `days` × 24 h." })
   @ApiParam({ name: 'id', example: '3f0c6a52-8d2b-4e0a-9a51-2b7f1c9d4e10' })
   @ApiQuery({
@@ -54,6 +56,7 @@ export class AdminReportsController {
   }
 
   @Get('usage')
+  @QueryParams(['from', 'to', 'group_by', 'format'])
   @ApiOperation({
     summary: 'Chargeback report across tenants, as JSON or CSV.',
     description:
@@ -103,6 +106,7 @@ export class AdminReportsController {
   }
 
   @Get('audit')
+  @QueryParams(['tenant_id', 'from', 'to', 'status', 'provider', 'model', 'limit', 'cursor'])
   @ApiOperation({
     summary: 'Audit records of tenant requests, newest first, cursor-paginated.',
     description: '`status` matches the outcome. Prompt and completion text are never stored.',

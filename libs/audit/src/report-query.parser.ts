@@ -1,5 +1,5 @@
 import type { Outcome } from '@gateway/context';
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 import {
   type AuditCursor,
   type AuditQuery,
@@ -137,7 +137,7 @@ export function parseGroupBy(value: Raw): GroupByField[] {
     if (!(GROUP_BY_FIELDS as readonly string[]).includes(field)) {
       throw bad(
         'group_by',
-        `group_by: unknown field "${field.slice(0, 40)}"; use any of ${GROUP_BY_FIELDS.join(', ')}.`,
+        `group_by: unknown field '${echoInput(field)}'; use any of ${GROUP_BY_FIELDS.join(', ')}.`,
       );
     }
     if (!fields.includes(field as GroupByField)) fields.push(field as GroupByField);

@@ -6,6 +6,7 @@ import { AuditService } from './audit.service';
 import { MAX_DAYS, parseDays } from './report-query.parser';
 import type { UsageReport } from './report.types';
 import { UsageReportDto } from './usage-report.dto';
+import { QueryParams } from '@gateway/http';
 
 /** The caller's own usage; the tenant comes from the key only. */
 @ApiTags('usage')
@@ -15,6 +16,7 @@ export class UsageController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
+  @QueryParams(['days'])
   @ApiOperation({
     summary: "The calling tenant's usage by provider over the last `days` × 24 h.",
     description:

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminRoute, TenantsService } from '@gateway/tenancy';
 import { CacheService } from './cache.service';
+import { QueryParams } from '@gateway/http';
 
 @ApiTags('admin: cache')
 @Controller('api/v1/admin/cache')
@@ -19,6 +20,7 @@ export class CacheAdminController {
   ) {}
 
   @Delete()
+  @QueryParams(['tenant_id'])
   @HttpCode(204)
   @AdminRoute()
   @ApiOperation({

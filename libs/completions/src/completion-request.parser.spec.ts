@@ -83,4 +83,19 @@ describe('parseCompletionBody', () => {
     expect(err.status).toBe(400);
     expect(err.param).toBe(param);
   });
+
+  it('refuses control characters in the model alias, which is recorded and quoted back', () => {
+    for (const c of ['\u0000', '\u0001', '\n', '\u007f', '\u0085']) {
+      const e = errorOf({ ...ok, model: `x${c}y` });
+      expect([e.code, e.param]).toEqual(['invalid_request', 'model']);
+    }
+  });
+
+  it('quotes an unknown field bounded and escaped', () => {
+    const e = errorOf({ ...ok, [`${'f'.repeat(500)}\n`]: 1 });
+    expect(e.param).toBe(`${'f'.repeat(64)}…`);
+    expect(e.message).not.toContain('\n');
+    const nested = errorOf({ ...ok, messages: [{ role: 'user', content: 'x', 'a\u0000': 1 }] });
+    expect(nested.param).toBe('messages.0.a\\u0000');
+  });
 });

@@ -1,4 +1,4 @@
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 import type { ChatMessage, ChatRequest, ChatRole } from '@gateway/providers';
 
 export interface ParsedCompletion {
@@ -26,6 +26,8 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
 const MAX_MESSAGES = 2_048;
 const MAX_TOKENS_CEILING = 1_000_000;
 const MAX_STOP_SEQUENCES = 4;
+// eslint-disable-next-line no-control-regex -- control characters are what it finds.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
@@ -42,7 +44,9 @@ export function parseCompletionBody(body: unknown): ParsedCompletion {
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (!KNOWN_FIELDS.has(key)) throw invalid(key, `Unsupported field '${key}'.`);
+    if (!KNOWN_FIELDS.has(key)) {
+      throw invalid(echoInput(key), `Unsupported field '${echoInput(key)}'.`);
+    }
   }
   if (b.stream !== undefined && b.stream !== null && b.stream !== false) {
     throw invalid('stream', 'Streaming (stream: true) is not supported yet.');
@@ -53,6 +57,10 @@ export function parseCompletionBody(body: unknown): ParsedCompletion {
   const model = b.model;
   if (typeof model !== 'string' || model.length === 0 || model.length > 256) {
     throw invalid('model', "'model' is required and must be a non-empty string.");
+  }
+  // The alias is recorded and quoted back: no control characters (NUL would fail its record).
+  if (CONTROL_CHARACTER.test(model)) {
+    throw invalid('model', "'model' must not contain control characters.");
   }
   const request: ChatRequest = {
     messages: parseMessages(b.messages),
@@ -83,7 +91,8 @@ function parseMessages(value: unknown): ChatMessage[] {
     const msg = m as Record<string, unknown>;
     for (const key of Object.keys(msg)) {
       if (key !== 'role' && key !== 'content' && key !== 'name') {
-        throw invalid(`${at}.${key}`, `Unsupported field '${at}.${key}'.`);
+        const field = `${at}.${echoInput(key)}`;
+        throw invalid(field, `Unsupported field '${field}'.`);
       }
     }
     if (typeof msg.role !== 'string' || !ROLES.has(msg.role)) {

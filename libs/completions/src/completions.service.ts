@@ -15,7 +15,7 @@ import {
 } from '@gateway/cache';
 import type { ModelConfig } from '@gateway/config';
 import type { RequestContext, TenantContext } from '@gateway/context';
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 import { ProvidersService } from '@gateway/providers';
 import type { ParsedCompletion } from './completion-request.parser';
 
@@ -56,14 +56,18 @@ export class CompletionsService {
     ctx.audit.model = alias;
     const model = this.providers.model(alias);
     if (!model) {
-      throw new GatewayError('model_not_found', `The model '${alias}' does not exist.`, {
+      throw new GatewayError('model_not_found', `The model '${echoInput(alias)}' does not exist.`, {
         param: 'model',
       });
     }
     if (tenant.allowedModels !== null && !tenant.allowedModels.includes(alias)) {
-      throw new GatewayError('model_not_allowed', `This key may not use the model '${alias}'.`, {
-        param: 'model',
-      });
+      throw new GatewayError(
+        'model_not_allowed',
+        `This key may not use the model '${echoInput(alias)}'.`,
+        {
+          param: 'model',
+        },
+      );
     }
     return model;
   }

@@ -7,6 +7,14 @@ export const ERROR_CODES = {
   invalid_request: { status: 400, type: 'invalid_request_error', outcome: 'invalid_request' },
   upstream_bad_request: { status: 400, type: 'invalid_request_error', outcome: 'invalid_request' },
   request_too_large: { status: 413, type: 'invalid_request_error', outcome: 'invalid_request' },
+  unsupported_media_type: {
+    status: 415,
+    type: 'invalid_request_error',
+    outcome: 'invalid_request',
+  },
+  // Answered by the HTTP parser's error handler, before any route or record exists.
+  headers_too_large: { status: 431, type: 'invalid_request_error', outcome: 'invalid_request' },
+  request_timeout: { status: 408, type: 'invalid_request_error', outcome: 'invalid_request' },
   invalid_api_key: { status: 401, type: 'authentication_error', outcome: 'forbidden' },
   wrong_key_scope: { status: 403, type: 'permission_error', outcome: 'forbidden' },
   tenant_disabled: { status: 403, type: 'permission_error', outcome: 'forbidden' },

@@ -53,6 +53,27 @@ describe('mapError (CONTRACT §4, §9)', () => {
     ).toBe(400);
   });
 
+  it('maps Content-Encoding failures: unsupported → 415, corrupt → 400', () => {
+    const unsupported = mapError(
+      Object.assign(new Error('x'), { type: 'encoding.unsupported', status: 415 }),
+      'r',
+    );
+    expect([unsupported.status, unsupported.code, unsupported.body.error.type]).toEqual([
+      415,
+      'unsupported_media_type',
+      'invalid_request_error',
+    ]);
+    const corrupt = mapError(
+      Object.assign(new Error('x'), { type: 'encoding.corrupt', status: 400 }),
+      'r',
+    );
+    expect([corrupt.status, corrupt.code]).toEqual([400, 'invalid_request']);
+    expect(
+      mapError(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 }), 'r')
+        .status,
+    ).toBe(415);
+  });
+
   it('maps Nest HTTP exceptions (unknown routes)', () => {
     expect(mapError(new NotFoundException(), 'r').body.error.code).toBe('not_found');
     expect(mapError(new PayloadTooLargeException(), 'r').status).toBe(413);

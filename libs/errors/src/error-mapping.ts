@@ -67,8 +67,24 @@ function toGatewayError(err: unknown): GatewayError {
       case 'entity.parse.failed':
         return new GatewayError('invalid_request', 'Request body is not valid JSON.');
       case 'encoding.unsupported':
-      case 'charset.unsupported':
+        // body-parser's 415 is a Content-Encoding it cannot decode; the 400 is a body that is not UTF-8.
+        if (bp.status === 415) {
+          return new GatewayError(
+            'unsupported_media_type',
+            'Content-Encoding must be gzip, deflate, br or identity.',
+          );
+        }
         return new GatewayError('invalid_request', 'Request body must be UTF-8 encoded JSON.');
+      case 'charset.unsupported':
+        return new GatewayError(
+          'unsupported_media_type',
+          'Request body must be UTF-8 encoded JSON.',
+        );
+      case 'encoding.corrupt':
+        return new GatewayError(
+          'invalid_request',
+          'Request body could not be decoded with its Content-Encoding.',
+        );
       case 'request.aborted':
         return new GatewayError('invalid_request', 'The client aborted the request.');
       default:

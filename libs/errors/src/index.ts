@@ -4,3 +4,4 @@ export { mapError, type MappedError } from './error-mapping';
 export { ErrorObserver } from './error-observer';
 export { GatewayExceptionFilter } from './gateway-exception.filter';
 export { answerError, sendJson } from './error-response';
+export { echoInput, ECHO_MAX_CHARS } from './echo-input';

@@ -3,12 +3,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { maybeRequestContext } from '@gateway/context';
 import { BodyError, deferBodyError } from './json-body';
+import { assertShallowJson, assertStorableText } from './storable-text';
 
 /**
- * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES) are deferred: the
- * error is kept on the request context and raised by the auth guard after the key is resolved, so
- * a tenant's malformed request is still audited under its tenant. Requests without a context
- * (should not happen) fail immediately.
+ * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES, a corrupt or
+ * unsupported Content-Encoding, a string PostgreSQL cannot store, nesting deeper than any route
+ * takes) are deferred: the error is kept
+ * on the request context and raised by the auth guard after the key is resolved, so a tenant's
+ * malformed request is still audited under its tenant. Requests without a context (should not
+ * happen) fail immediately.
  */
 export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   const parse = json({
@@ -21,12 +24,36 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {
-      if (err === undefined || err === null) return next();
+      let failure: unknown = err === undefined || err === null ? null : asBodyError(err);
+      if (failure === null) {
+        try {
+          assertStorableText(req.body);
+          // The routes behind Express include class-transformer DTOs, which recurse.
+          assertShallowJson(req.body);
+        } catch (unstorable) {
+          failure = unstorable;
+        }
+      }
+      if (failure === null) return next();
       const ctx = maybeRequestContext(req);
-      if (!ctx) return next(err);
+      if (!ctx) return next(failure);
       req.body = undefined;
-      deferBodyError(ctx, res, err);
+      deferBodyError(ctx, res, failure);
       next();
     });
   };
+}
+
+/**
+ * body-parser reports a body its decompressor cannot inflate (corrupt gzip, deflate or br) with
+ * zlib's error and no `type`; name it, so it is a 400 like any other unreadable body and never
+ * the bland 500 of an unknown error.
+ */
+function asBodyError(err: unknown): unknown {
+  const e = err as { type?: unknown; status?: unknown; code?: unknown } | null;
+  if (e === null || typeof e !== 'object' || typeof e.type === 'string') return err;
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new BodyError('encoding.corrupt', 400, 'body could not be decompressed');
+  }
+  return err;
 }

@@ -1,10 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { isPlainJsonBody } from './json-body';
-import {
-  type NodeMiddleware,
-  pathOf,
-  requestContextMiddleware,
-} from './request-context.middleware';
+import { type NodeMiddleware, requestContextMiddleware } from './request-context.middleware';
 
 /** Serves one request end to end; it must answer every request it is given, errors included. */
 export type FastRouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -23,9 +19,9 @@ export interface FastRoutesOptions {
  * Express's router, body-parser and Nest's guard/interceptor/rxjs pipeline (together about 0.3 ms
  * of CPU per request on the bench machine; docs/BENCHMARKS.md). Only requests those handlers read
  * exactly as the general path would are taken: `POST` to one of the paths, with a plain JSON body
- * (`isPlainJsonBody`). Every other request — other methods, a query-less path variant such as a
- * trailing slash or other letter case, compressed, chunked or oversized bodies — goes to Express
- * unchanged, and meets the same routes there through Nest. Taken requests get the same request
+ * (`isPlainJsonBody`). Every other request — other methods, a path variant such as a trailing
+ * slash or other letter case, a query string, compressed, chunked or oversized bodies — goes to
+ * Express unchanged, and meets the same routes there through Nest. Taken requests get the same request
  * context and access line as the Express chain.
  */
 export function installFastRoutes(server: Server, options: FastRoutesOptions): void {
@@ -37,7 +33,9 @@ export function installFastRoutes(server: Server, options: FastRoutesOptions): v
   const { routes, maxBodyBytes, accessLog } = options;
   server.removeListener('request', general);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const handler = req.method === 'POST' ? routes.get(pathOf(req.url)) : undefined;
+    // The whole target, query included: a request with a query string goes to Express, where
+    // the route's accepted query parameters are enforced (none, for these routes).
+    const handler = req.method === 'POST' ? routes.get(req.url ?? '') : undefined;
     if (handler === undefined || !isPlainJsonBody(req, maxBodyBytes)) {
       general(req, res);
       return;

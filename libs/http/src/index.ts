@@ -7,3 +7,18 @@ export { deferredJsonMiddleware } from './deferred-json.middleware';
 export { accessLogMiddleware } from './access-log.middleware';
 export { BodyError, deferBodyError, isPlainJsonBody, readJsonBody } from './json-body';
 export { installFastRoutes, type FastRouteHandler, type FastRoutesOptions } from './fast-routes';
+export {
+  installClientErrorHandler,
+  parserError,
+  parserErrorResponse,
+  type ClientErrorLog,
+} from './client-error';
+export {
+  assertShallowJson,
+  assertStorableText,
+  findTooDeep,
+  findUnstorableText,
+  mayHoldUnstorableText,
+} from './storable-text';
+export { checkQuery } from './strict-query';
+export { QueryParams, StrictQueryInterceptor } from './strict-query.interceptor';

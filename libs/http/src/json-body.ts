@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@gateway/context';
+import { GatewayError } from '@gateway/errors';
+import { assertStorableText, mayHoldUnstorableText } from './storable-text';
 
 /**
  * Why a request body could not be used. `type` uses body-parser's vocabulary
@@ -41,7 +43,8 @@ export function isPlainJsonBody(req: IncomingMessage, maxBytes: number): boolean
  * Reads a body `isPlainJsonBody` accepted (so its size is already bounded: Node's parser delivers
  * exactly `Content-Length` bytes) and parses it like body-parser's strict JSON reader: empty → `{}`;
  * a UTF-8 byte order mark is skipped; invalid UTF-8, a first character other than `{` or `[`, or
- * invalid JSON reject with a `BodyError`.
+ * invalid JSON reject with a `BodyError`; a string PostgreSQL cannot store (NUL) rejects with a
+ * 400 naming its field, like the Express chain's reader.
  */
 export function readJsonBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -62,7 +65,7 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown> {
         resolve(parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
       } catch (err) {
         reject(
-          err instanceof BodyError
+          err instanceof BodyError || err instanceof GatewayError
             ? err
             : new BodyError('entity.parse.failed', 400, 'invalid JSON'),
         );
@@ -90,5 +93,7 @@ function parseJson(buf: Buffer): unknown {
   if (first !== '{' && first !== '[') {
     throw new BodyError('entity.parse.failed', 400, 'JSON body must be an object or an array');
   }
-  return JSON.parse(text) as unknown;
+  const body = JSON.parse(text) as unknown;
+  if (mayHoldUnstorableText(text)) assertStorableText(body);
+  return body;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 import { AdminKeyEntity } from './admin-key.entity';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key';
 import { ALL_TENANTS, TenantChangeNotifier } from './tenant-change-notifier.service';
@@ -38,7 +38,7 @@ export class AdminKeysService {
 
   /** Revokes an admin key (idempotent); refused on every instance within 1 s. */
   async revoke(keyId: string): Promise<void> {
-    const notFound = new GatewayError('not_found', `Admin key ${keyId} not found.`);
+    const notFound = new GatewayError('not_found', `Admin key '${echoInput(keyId)}' not found.`);
     if (!UUID.test(keyId)) throw notFound;
     const result = await this.keys.update(
       { id: keyId, revokedAt: IsNull() },

@@ -37,6 +37,7 @@ import { AdminRoute } from './route.decorators';
 import { TenantSpendReader } from './tenant-spend-reader';
 import { toTenantView } from './tenant-view';
 import { TenantsService } from './tenants.service';
+import { QueryParams } from '@gateway/http';
 
 const TENANT_ID = { name: 'id', format: 'uuid', description: 'Tenant id.' };
 
@@ -77,6 +78,7 @@ export class AdminTenantsController implements OnModuleInit {
   }
 
   @Get()
+  @QueryParams(['limit', 'cursor'])
   @ApiOperation({ summary: 'List tenants, newest first, cursor-paginated.' })
   @ApiOkResponse({ type: TenantListResponseDto })
   async list(@Query() query: ListTenantsQueryDto): Promise<TenantListResponseDto> {

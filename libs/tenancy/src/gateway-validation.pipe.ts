@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 
 /**
  * class-validator DTOs → GatewayError('invalid_request') naming the first offending field, with
@@ -33,7 +33,9 @@ export class GatewayValidationPipe extends ValidationPipe {
 export function toGatewayError(errors: readonly ValidationError[]): GatewayError {
   const found = firstFailure(errors, '');
   if (!found) return new GatewayError('invalid_request', 'Invalid request.');
-  const { path, error } = found;
+  // Property names are the client's: quote them bounded and escaped, in the message and `param`.
+  const path = echoInput(found.path);
+  const { error } = found;
   const constraints = error.constraints ?? {};
   let message = constraints.whitelistValidation
     ? `Unknown field: ${path}.`

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, type Repository } from 'typeorm';
 import { GatewayConfigService } from '@gateway/config';
-import { GatewayError } from '@gateway/errors';
+import { echoInput, GatewayError } from '@gateway/errors';
 import { ApiKeyEntity } from './api-key.entity';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
@@ -104,7 +104,7 @@ export class TenantsService {
   /** The tenant, or 404 not_found (also for a malformed id). */
   async requireTenant(tenantId: string): Promise<TenantEntity> {
     const tenant = UUID.test(tenantId) ? await this.tenants.findOneBy({ id: tenantId }) : null;
-    if (!tenant) throw new GatewayError('not_found', `Tenant ${tenantId} not found.`);
+    if (!tenant) throw new GatewayError('not_found', `Tenant '${echoInput(tenantId)}' not found.`);
     return tenant;
   }
 
@@ -155,7 +155,7 @@ export class TenantsService {
   /** Revokes one of the tenant's keys (idempotent); another tenant's key id is 404. */
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
     await this.requireTenant(tenantId);
-    const notFound = new GatewayError('not_found', `Key ${keyId} not found.`);
+    const notFound = new GatewayError('not_found', `Key '${echoInput(keyId)}' not found.`);
     if (!UUID.test(keyId)) throw notFound;
     const result = await this.keys.update(
       { id: keyId, tenantId, revokedAt: IsNull() },

@@ -34,6 +34,22 @@ export const MAX_RATE_LIMIT = 1_000_000;
 export const MAX_TOKENS_PER_MINUTE = 1_000_000_000;
 export const MAX_CACHE_TTL_SECONDS = 30 * 24 * 3600;
 
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses.
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/**
+ * Names, aliases, URLs and secrets are stored, logged and shown to operators: no control
+ * characters (NUL cannot even be stored, and a newline in a name forges a log line).
+ */
+function NoControlCharacters(each = false): PropertyDecorator {
+  return Matches(NO_CONTROL_CHARACTERS, {
+    each,
+    message: each
+      ? 'each value in $property must not contain control characters'
+      : '$property must not contain control characters',
+  });
+}
+
 function presence(p: Presence): PropertyDecorator {
   if (p.required && p.nullable) {
     return applyDecorators(
@@ -53,6 +69,7 @@ export function NameField(p: Presence): PropertyDecorator {
     MinLength(1),
     MaxLength(200),
     Matches(/\S/, { message: '$property must not be blank' }),
+    NoControlCharacters(),
   );
 }
 
@@ -123,6 +140,7 @@ export function ProviderPreferencesField(p: Presence): PropertyDecorator {
     ArrayMaxSize(50),
     ArrayUnique(),
     IsString({ each: true }),
+    NoControlCharacters(true),
   );
 }
 
@@ -140,6 +158,7 @@ export function AllowedModelsField(p: Presence): PropertyDecorator {
     ArrayMaxSize(1000),
     ArrayUnique(),
     IsString({ each: true }),
+    NoControlCharacters(true),
   );
 }
 
@@ -191,6 +210,7 @@ export function WebhookUrlField(p: Presence): PropertyDecorator {
     presence(p),
     IsString(),
     MaxLength(2048),
+    NoControlCharacters(),
     IsUrl(
       { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
       { message: '$property must be an http(s) URL' },
@@ -212,6 +232,7 @@ export function WebhookSecretField(p: Presence): PropertyDecorator {
     IsString(),
     MinLength(1),
     MaxLength(512),
+    NoControlCharacters(),
   );
 }
 
