@@ -1,4 +1,5 @@
 export * from './config.types';
+export { type CidrBlock, parseCidrList } from './cidr';
 export { ConfigError } from './config.error';
 export { loadConfig, loadDatabaseConfig, DEFAULT_CATALOG_PATH } from './config.loader';
 export { parseCatalog, parsePrice } from './catalog.loader';
