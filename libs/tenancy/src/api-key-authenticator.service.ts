@@ -127,13 +127,17 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     }
     if (heldMs > 0) {
       hitId = null; // refused hits are not counted, so there is nothing to take back
-      if (!(await this.throttle.knownToFleet(id))) {
-        // Not looked up, but no replica has seen it work: treat it as unknown until a key is issued.
-        this.unknown.set(id, true);
-        throw this.throttle.refusal(heldMs);
-      }
+      // Not put in the negative cache: it was never looked up, and other clients may present it.
+      if (!(await this.throttle.knownToFleet(id))) throw this.throttle.refusal(heldMs);
     }
-    const resolution = await this.lookup(id, digest, admin);
+    let resolution: KeyResolution;
+    try {
+      resolution = await this.lookup(id, digest, admin);
+    } catch (err) {
+      // Postgres could not say: nothing failed to authenticate, so the count is given back.
+      if (hitId !== null) this.throttle.release(client, hitId);
+      throw err;
+    }
     if (resolution.kind !== 'invalid') {
       if (hitId !== null) this.throttle.release(client, hitId);
       this.throttle.vouch(id);

@@ -430,6 +430,10 @@ describe('ApiKeyAuthenticator', () => {
         'too_many_auth_failures',
       );
       expect(store.reads).toBe(reads);
+      // …but only for that client: the refusal is not remembered as "unknown key".
+      expect(await resolved(auth.resolve(neverSeen, from('198.51.100.9')))).toMatchObject({
+        kind: 'tenant',
+      });
     });
 
     it('does not count a valid key’s first lookup as a failure', async () => {
