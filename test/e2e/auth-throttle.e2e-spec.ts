@@ -56,6 +56,9 @@ function expectThrottled(res: { status: number; headers: Record<string, string>;
   expect(retryAfter).toBeLessThanOrEqual(60);
 }
 
+// Hundreds of requests per test: generous on a loaded machine (each takes ~2 s when it is quiet).
+jest.setTimeout(60_000);
+
 describe('failed-authentication throttle (e2e)', () => {
   describe('behind a trusted proxy', () => {
     let gw: TestGateway;
