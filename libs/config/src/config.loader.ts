@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadCatalogFile } from './catalog.loader';
+import { parseCidrList } from './cidr';
 import { ConfigError } from './config.error';
 import type { DatabaseDeadlines, GatewayConfig, LogLevel } from './config.types';
 import { EnvReader } from './env-reader';
@@ -68,6 +69,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
         v.length < 32 ? `must be at least 32 characters (got ${v.length})` : null,
       ),
       keyCacheTtlMs: r.int('KEY_CACHE_TTL_MS', 800, 0, 1_000),
+      trustedProxies: parseCidrList('TRUSTED_PROXIES', r.raw('TRUSTED_PROXIES'), r.problems),
     },
     audit: {
       durability: r.oneOf('AUDIT_DURABILITY', ['sync', 'async'] as const, 'sync'),

@@ -103,6 +103,26 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('parses TRUSTED_PROXIES (empty by default) and names each bad entry', () => {
+    const base = { ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: REPO_CATALOG };
+    expect(loadConfig(base).auth.trustedProxies).toEqual([]);
+    expect(
+      loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5 ,fd00::/8' }).auth
+        .trustedProxies,
+    ).toEqual([
+      { network: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { network: '192.168.1.5', prefix: 32, family: 'ipv4' },
+      { network: 'fd00::', prefix: 8, family: 'ipv6' },
+    ]);
+    expect(
+      problemsOf(() => loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/33, proxy.local, ::1/x' })),
+    ).toEqual([
+      'TRUSTED_PROXIES: "10.0.0.0/33" needs a prefix length between 0 and 32',
+      'TRUSTED_PROXIES: "proxy.local" is not an IP address or CIDR block',
+      'TRUSTED_PROXIES: "::1/x" needs a prefix length between 0 and 128',
+    ]);
+  });
+
   it('fails on an unreadable catalog', () => {
     const problems = problemsOf(() =>
       loadConfig({ ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: '/nonexistent.yaml' }),

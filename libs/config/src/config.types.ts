@@ -1,3 +1,5 @@
+import type { CidrBlock } from './cidr';
+
 /** The whole validated configuration: read once at boot, immutable afterwards. */
 export interface GatewayConfig {
   readonly server: ServerConfig;
@@ -79,6 +81,11 @@ export interface AuthConfig {
   readonly adminApiKey: string;
   /** Upper bound on how long a key lookup is trusted without re-reading Postgres. */
   readonly keyCacheTtlMs: number;
+  /**
+   * Proxies whose `X-Forwarded-For` entry names the client (for the failed-authentication
+   * throttle); empty: the socket's peer is the client.
+   */
+  readonly trustedProxies: readonly CidrBlock[];
 }
 
 export interface AuditConfig {

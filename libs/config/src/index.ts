@@ -1,4 +1,5 @@
 export * from './config.types';
+export { type CidrBlock, parseCidrList } from './cidr';
 export { ConfigError } from './config.error';
 export {
   DATABASE_DEADLINE_DEFAULTS,

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   budget_exceeded: { status: 402, type: 'budget_exceeded', outcome: 'budget_exceeded' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', outcome: 'rate_limited' },
   tokens_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', outcome: 'rate_limited' },
+  too_many_auth_failures: { status: 429, type: 'rate_limit_error', outcome: 'rate_limited' },
   all_providers_failed: { status: 502, type: 'upstream_error', outcome: 'upstream_error' },
   not_ready: { status: 503, type: 'service_unavailable', outcome: 'unavailable' },
   dependency_unavailable: { status: 503, type: 'service_unavailable', outcome: 'unavailable' },

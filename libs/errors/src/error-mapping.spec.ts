@@ -27,6 +27,7 @@ describe('mapError (CONTRACT §4, §9)', () => {
       ['budget_exceeded', 402, 'budget_exceeded'],
       ['request_too_large', 413, 'invalid_request_error'],
       ['tokens_rate_limit_exceeded', 429, 'rate_limit_error'],
+      ['too_many_auth_failures', 429, 'rate_limit_error'],
       ['all_providers_failed', 502, 'upstream_error'],
       ['no_provider_available', 503, 'service_unavailable'],
       ['upstream_timeout', 504, 'upstream_timeout'],

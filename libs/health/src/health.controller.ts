@@ -5,7 +5,6 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import type { HealthReport } from './health.types';
 import { HealthService } from './health.service';
@@ -62,7 +61,6 @@ const PROBE_SCHEMA = {
  * nothing but the event loop, so a dependency outage never makes Kubernetes restart the pod.
  */
 @ApiTags('operations')
-@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

@@ -1,16 +1,14 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
 
 /**
  * `GET /metrics` (PrometheusModule sets the path): the library's controller, re-declared only to
- * document it in OpenAPI and keep it out of rate limits. Open like the health routes; restrict it
- * at the network if the tenant ids in its labels are sensitive in your deployment.
+ * document it in OpenAPI. Open like the health routes (no key, so no key-based limit applies);
+ * restrict it at the network if the tenant ids in its labels are sensitive in your deployment.
  */
 @ApiTags('operations')
-@SkipThrottle()
 @Controller()
 export class MetricsController extends PrometheusController {
   @Get()

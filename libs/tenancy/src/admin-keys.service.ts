@@ -4,8 +4,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
 import { echoInput, GatewayError } from '@gateway/errors';
 import { AdminKeyEntity } from './admin-key.entity';
-import { displayPrefix, generateApiKey, hashApiKey } from './api-key';
-import { ALL_TENANTS, TenantChangeNotifier } from './tenant-change-notifier.service';
+import { apiKeyDigestId, displayPrefix, generateApiKey, hashApiKey } from './api-key';
+import { AuthFailureThrottle } from './auth-failure-throttle.service';
+import { ALL_TENANTS, KEY_ISSUED, TenantChangeNotifier } from './tenant-change-notifier.service';
 import type { IssuedKey } from './tenants.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -16,6 +17,7 @@ export class AdminKeysService {
   constructor(
     @InjectRepository(AdminKeyEntity) private readonly keys: Repository<AdminKeyEntity>,
     private readonly notifier: TenantChangeNotifier,
+    private readonly authThrottle: AuthFailureThrottle,
   ) {}
 
   async issue(name: string | null): Promise<IssuedKey & { name: string | null }> {
@@ -29,6 +31,10 @@ export class AdminKeysService {
         revokedAt: null,
       }),
     );
+    // Usable at once from a client the failed-authentication throttle is refusing, on every
+    // instance, and no instance may still remember it as unknown.
+    this.authThrottle.vouch(apiKeyDigestId(plaintext));
+    await this.notifier.publish(KEY_ISSUED);
     return { id: row.id, key: plaintext, name: row.name, createdAt: row.createdAt };
   }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -14,6 +15,7 @@ import {
   isWellFormedKey,
   keyScope,
 } from './api-key';
+import { AuthFailureThrottle } from './auth-failure-throttle.service';
 import { BoundedTtlCache } from './bounded-ttl-cache';
 import { ALL_TENANTS, TenantChangeNotifier } from './tenant-change-notifier.service';
 import { toTenantContext } from './tenant-context.mapper';
@@ -31,15 +33,22 @@ const BOOTSTRAP: KeyResolution = Object.freeze({
 /** Caps on the in-process caches (STYLE: no unbounded maps); a key entry is a few hundred bytes. */
 export const KEY_CACHE_MAX_ENTRIES = 10_000;
 export const NEGATIVE_CACHE_MAX_ENTRIES = 10_000;
+/**
+ * How long "no such key" is trusted. Longer than the positive ttl because it can only go stale
+ * one way, by a key being issued, and issuing a key clears it on every instance (tenant-change
+ * message); a lost message costs at most this long for a key presented before it existed.
+ */
+export const NEGATIVE_CACHE_TTL_MS = 60_000;
 /** Beyond this many distinct keys being looked up at once, stop coalescing (bounds the map). */
 const MAX_PENDING = 1_000;
 
 /**
  * Turns a presented key into a tenant or admin identity. Warm keys cost no Postgres or Redis round
- * trip: results (including "unknown key") are cached in-process by SHA-256, for at most
- * KEY_CACHE_TTL_MS (≤ 1 s) from when Postgres was read, and dropped at once on a tenant-change
- * message. So a revoked key or a disabled tenant is refused everywhere within 1 s even when
- * pub/sub is down.
+ * trip: identities are cached in-process by SHA-256, for at most KEY_CACHE_TTL_MS (≤ 1 s) from
+ * when Postgres was read, and dropped at once on a tenant-change message. So a revoked key or a
+ * disabled tenant is refused everywhere within 1 s even when pub/sub is down. "Unknown key" is
+ * cached longer (NEGATIVE_CACHE_TTL_MS), and keys that are not known to be valid go through the
+ * failed-authentication throttle (AuthFailureThrottle) before they may cost a Postgres lookup.
  */
 @Injectable()
 export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
@@ -55,13 +64,14 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
   constructor(
     config: GatewayConfigService,
     private readonly notifier: TenantChangeNotifier,
+    private readonly throttle: AuthFailureThrottle,
     @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
     @InjectRepository(AdminKeyEntity) private readonly adminKeys: Repository<AdminKeyEntity>,
   ) {
     const { adminApiKey, keyCacheTtlMs } = config.config.auth;
     this.bootstrapHash = hashApiKey(adminApiKey);
     this.known = new BoundedTtlCache(KEY_CACHE_MAX_ENTRIES, keyCacheTtlMs);
-    this.unknown = new BoundedTtlCache(NEGATIVE_CACHE_MAX_ENTRIES, keyCacheTtlMs);
+    this.unknown = new BoundedTtlCache(NEGATIVE_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_TTL_MS);
   }
 
   onModuleInit(): void {
@@ -72,8 +82,12 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  /** Synchronous on a warm key (no promise, no I/O); a promise only when Postgres must be read. */
-  resolve(key: string): KeyResolution | Promise<KeyResolution> {
+  /**
+   * Synchronous on a warm key (no promise, no I/O); a promise only when Postgres (or, for a key
+   * this process cannot vouch for, the failed-authentication count) must be consulted. Throws or
+   * rejects with 429 `too_many_auth_failures` for an unknown key from a client over its limit.
+   */
+  resolve(key: string, req: IncomingMessage): KeyResolution | Promise<KeyResolution> {
     // Cache lookups are keyed by the digest, never the key: timing there reveals nothing usable.
     const id = apiKeyDigestId(key);
     const hit = this.known.get(id);
@@ -81,12 +95,71 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     // The bootstrap key is checked before the negative cache, which it could otherwise land in.
     const digest = digestFromId(id);
     if (hashesEqual(digest, this.bootstrapHash)) return BOOTSTRAP;
-    if (!isWellFormedKey(key)) return INVALID;
-    if (this.unknown.get(id) !== undefined) return INVALID;
 
+    // Not known to be valid: from here on the failed-authentication throttle applies.
+    const client = this.throttle.clientOf(req);
+    if (!isWellFormedKey(key) || this.unknown.get(id) !== undefined) return this.failed(client);
+    const admin = keyScope(key) === 'admin';
+    if (this.throttle.isVouched(id)) {
+      return this.lookup(id, digest, admin).then((r) =>
+        r.kind === 'invalid' ? this.failed(client) : r,
+      );
+    }
+    return this.gatedLookup(id, digest, admin, client);
+  }
+
+  /**
+   * A key neither cached nor vouched for: counted as a failure *before* its lookup (one Redis
+   * round trip), so however many replicas and connections a client spreads over, it gets no more
+   * Postgres lookups than the limit allows. A key that turns out valid takes its count back.
+   */
+  private async gatedLookup(
+    id: string,
+    digest: Buffer,
+    admin: boolean,
+    client: string,
+  ): Promise<KeyResolution> {
+    let heldMs = this.throttle.heldFor(client);
+    let hitId: string | null = null;
+    if (heldMs === 0) {
+      hitId = this.throttle.newHitId();
+      heldMs = await this.throttle.count(client, hitId);
+    }
+    if (heldMs > 0) {
+      hitId = null; // refused hits are not counted, so there is nothing to take back
+      // Not put in the negative cache: it was never looked up, and other clients may present it.
+      if (!(await this.throttle.knownToFleet(id))) throw this.throttle.refusal(heldMs);
+    }
+    let resolution: KeyResolution;
+    try {
+      resolution = await this.lookup(id, digest, admin);
+    } catch (err) {
+      // Postgres could not say: nothing failed to authenticate, so the count is given back.
+      if (hitId !== null) this.throttle.release(client, hitId);
+      throw err;
+    }
+    if (resolution.kind !== 'invalid') {
+      if (hitId !== null) this.throttle.release(client, hitId);
+      this.throttle.vouch(id);
+    }
+    return resolution;
+  }
+
+  /** An unknown or malformed key: refused with 429 when the client is over its limit, else 401. */
+  private failed(client: string): KeyResolution | Promise<KeyResolution> {
+    const heldMs = this.throttle.heldFor(client);
+    if (heldMs > 0) throw this.throttle.refusal(heldMs);
+    return this.throttle.count(client).then((ms) => {
+      if (ms > 0) throw this.throttle.refusal(ms);
+      return INVALID;
+    });
+  }
+
+  /** One Postgres read per key however many requests present it at once. */
+  private lookup(id: string, digest: Buffer, admin: boolean): Promise<KeyResolution> {
     const inflight = this.pending.get(id);
     if (inflight !== undefined) return inflight;
-    const lookup = this.load(id, digest, keyScope(key) === 'admin');
+    const lookup = this.load(id, digest, admin);
     if (this.pending.size < MAX_PENDING) {
       this.pending.set(id, lookup);
       void lookup.finally(() => this.pending.delete(id)).catch(() => undefined);
@@ -94,13 +167,17 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     return lookup;
   }
 
-  /** Drops cached identities of one tenant, or of everyone with ALL_TENANTS. */
+  /**
+   * Drops cached identities of one tenant, or of everyone with ALL_TENANTS; any message (KEY_ISSUED
+   * included) also drops every "unknown key" answer.
+   */
   invalidate(tenantId: string): void {
     this.generation++;
     this.pending.clear();
+    // Any change may be a key being issued: forget every "unknown" answer (changes are rare).
+    this.unknown.clear();
     if (tenantId === ALL_TENANTS) {
       this.known.clear();
-      this.unknown.clear();
       return;
     }
     this.known.deleteWhere((r) => r.kind === 'tenant' && r.tenant.tenantId === tenantId);

@@ -27,9 +27,17 @@ export { TenantSpendReader } from './tenant-spend-reader';
 export {
   TenantChangeNotifier,
   ALL_TENANTS,
+  KEY_ISSUED,
   type TenantChangeListener,
 } from './tenant-change-notifier.service';
 export { ApiKeyAuthenticator, type KeyResolution } from './api-key-authenticator.service';
+export {
+  AuthFailureThrottle,
+  AUTH_FAILURE_LIMIT,
+  AUTH_FAILURE_WINDOW_MS,
+} from './auth-failure-throttle.service';
+export { RedisThrottlerStorage } from './redis-throttler.storage';
+export { ClientAddressResolver, clientCountingKey } from './client-address';
 export { TenantEntity } from './tenant.entity';
 export { ApiKeyEntity } from './api-key.entity';
 export { AdminKeyEntity } from './admin-key.entity';

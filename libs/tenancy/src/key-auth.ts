@@ -15,7 +15,8 @@ export type KeyAdmission = (
 
 /**
  * The part every authenticated route shares (both guards and the fast routes): resolve the
- * presented key (synchronously when it is warm), refuse a missing or unknown one, let `admit`
+ * presented key (synchronously when it is warm), refuse a missing or unknown one (429 instead of
+ * 401 for a client over its failed-authentication limit, see AuthFailureThrottle), let `admit`
  * check the scope and fill the context, and only then raise a deferred body error, so a malformed
  * request is refused (and audited) under the identity it authenticated as. Body errors (objects
  * with `type`) are mapped to 400/413 by the error mapping.
@@ -34,7 +35,7 @@ export function authenticate(
     if (ctx.bodyError != null) throw ctx.bodyError as Error;
     return true;
   };
-  const resolution = auth.resolve(key);
+  const resolution = auth.resolve(key, req);
   return resolution instanceof Promise ? resolution.then(finish) : finish(resolution);
 }
 

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminKeysController } from './admin-keys.controller';
@@ -6,7 +7,9 @@ import { AdminKeysService } from './admin-keys.service';
 import { AdminTenantsController } from './admin-tenants.controller';
 import { AdminKeyEntity } from './admin-key.entity';
 import { ApiKeyAuthenticator } from './api-key-authenticator.service';
+import { AuthFailureThrottle } from './auth-failure-throttle.service';
 import { ApiKeyEntity } from './api-key.entity';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { TenantAuthGuard } from './tenant-auth.guard';
 import { TenantChangeNotifier } from './tenant-change-notifier.service';
 import { TenantEntity } from './tenant.entity';
@@ -26,6 +29,10 @@ import { TenantsService } from './tenants.service';
     AdminKeysService,
     TenantsService,
     ApiKeyAuthenticator,
+    AuthFailureThrottle,
+    RedisThrottlerStorage,
+    // @nestjs/throttler's storage token, for any ThrottlerGuard added later: counts on Redis too.
+    { provide: ThrottlerStorage, useExisting: RedisThrottlerStorage },
     TenantChangeNotifier,
     TenantAuthGuard,
     AdminAuthGuard,

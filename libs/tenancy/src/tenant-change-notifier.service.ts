@@ -3,6 +3,11 @@ import { RedisService, withTimeout } from '@gateway/redis';
 
 /** Message meaning "anything may have changed" (admin keys, or a missed message after a reconnect). */
 export const ALL_TENANTS = '*';
+/**
+ * Message meaning "a key was issued" without changing any tenant (an admin key): identities stay
+ * cached, only "unknown key" answers are forgotten. Not a UUID, so no tenant can have it as id.
+ */
+export const KEY_ISSUED = '+key';
 
 export type TenantChangeListener = (tenantId: string) => void;
 

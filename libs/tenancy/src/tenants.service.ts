@@ -5,7 +5,8 @@ import { DataSource, IsNull, type Repository } from 'typeorm';
 import { GatewayConfigService } from '@gateway/config';
 import { echoInput, GatewayError } from '@gateway/errors';
 import { ApiKeyEntity } from './api-key.entity';
-import { displayPrefix, generateApiKey, hashApiKey } from './api-key';
+import { apiKeyDigestId, displayPrefix, generateApiKey, hashApiKey } from './api-key';
+import { AuthFailureThrottle } from './auth-failure-throttle.service';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { budgetUsdToUnits } from './money-input';
@@ -47,6 +48,7 @@ export class TenantsService {
     @InjectRepository(TenantEntity) private readonly tenants: Repository<TenantEntity>,
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly notifier: TenantChangeNotifier,
+    private readonly authThrottle: AuthFailureThrottle,
   ) {
     this.catalog = config.catalog;
     this.allowPrivateWebhooks = config.config.admission.alertWebhookAllowPrivate;
@@ -73,11 +75,14 @@ export class TenantsService {
     });
     this.apply(tenant, input);
     const plaintext = generateApiKey('tenant');
-    return this.dataSource.transaction(async (em) => {
+    const created = await this.dataSource.transaction(async (em) => {
       const saved = await em.save(TenantEntity, tenant);
       const key = await em.save(ApiKeyEntity, this.newKeyRow(saved.id, plaintext));
       return { tenant: saved, key: { id: key.id, key: plaintext, createdAt: key.createdAt } };
     });
+    this.keyIssued(plaintext);
+    await this.notifier.publish(created.tenant.id);
+    return created;
   }
 
   /** Newest first; `cursor` is the opaque `next_cursor` of the previous page. */
@@ -139,6 +144,7 @@ export class TenantsService {
     await this.requireTenant(tenantId);
     const plaintext = generateApiKey('tenant');
     const row = await this.keys.save(this.newKeyRow(tenantId, plaintext));
+    this.keyIssued(plaintext);
     await this.notifier.publish(tenantId);
     return { id: row.id, key: plaintext, createdAt: row.createdAt };
   }
@@ -163,6 +169,14 @@ export class TenantsService {
     );
     if (!result.affected && !(await this.keys.existsBy({ id: keyId, tenantId }))) throw notFound;
     await this.notifier.publish(tenantId);
+  }
+
+  /**
+   * A new key must work at once from a client the failed-authentication throttle is refusing
+   * (and every instance must forget having seen it as unknown: the tenant-change message).
+   */
+  private keyIssued(plaintext: string): void {
+    this.authThrottle.vouch(apiKeyDigestId(plaintext));
   }
 
   private newKeyRow(tenantId: string, plaintext: string): ApiKeyEntity {
