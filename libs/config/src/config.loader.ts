@@ -3,6 +3,7 @@ import { loadCatalogFile } from './catalog.loader';
 import { ConfigError } from './config.error';
 import type { GatewayConfig, LogLevel } from './config.types';
 import { EnvReader } from './env-reader';
+import { redisUrlDatabase } from './redis-url';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -15,6 +16,9 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** The response cache's logical database when neither REDIS_CACHE_DB nor REDIS_CACHE_URL names one. */
+const DEFAULT_CACHE_DB = 1;
 /** The repo's shipped catalog, found from the working directory the gateway is started in. */
 export const DEFAULT_CATALOG_PATH = 'config/gateway.yaml';
 
@@ -47,17 +51,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       poolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
     },
     redis: {
-      url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
+      url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis', 'rediss']),
       clusterNodes,
       keyPrefix: r.string('REDIS_KEY_PREFIX', 'llmgw:'),
       commandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
     },
     cache: {
-      redisDb: r.int('REDIS_CACHE_DB', 1, 0, 255),
-      redisUrl:
-        r.raw('REDIS_CACHE_URL') === undefined
-          ? null
-          : r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']),
+      ...cacheRedis(r, clusterNodes.length > 0),
       coalesceWaitMs: r.int('CACHE_COALESCE_WAIT_MS', 120_000, 100, 600_000),
     },
     auth: {
@@ -87,6 +87,34 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const all = [...r.problems, ...problems];
   if (all.length > 0) throw new ConfigError(all);
   return Object.freeze({ ...config, catalog });
+}
+
+/**
+ * Where the cache's entries live. The database in REDIS_URL belongs to the limiters only: ioredis
+ * would let it win over REDIS_CACHE_DB and quietly put the cache in the limiters' keyspace, so the
+ * cache connection drops it (redisUrlWithoutDatabase) and a pair that still lands both in one
+ * database, or a REDIS_CACHE_DB that contradicts REDIS_CACHE_URL's database, fails the boot.
+ */
+function cacheRedis(r: EnvReader, cluster: boolean): { redisDb: number; redisUrl: string | null } {
+  const explicitDb =
+    r.raw('REDIS_CACHE_DB') === undefined ? null : r.int('REDIS_CACHE_DB', 1, 0, 255);
+  if (r.raw('REDIS_CACHE_URL') !== undefined) {
+    const redisUrl = r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']);
+    const urlDb = redisUrlDatabase(redisUrl);
+    if (explicitDb !== null && urlDb !== null && explicitDb !== urlDb)
+      r.problems.push(
+        `REDIS_CACHE_DB: ${explicitDb} contradicts the database in REDIS_CACHE_URL (${urlDb}): set only one`,
+      );
+    return { redisDb: explicitDb ?? urlDb ?? DEFAULT_CACHE_DB, redisUrl };
+  }
+  const redisDb = explicitDb ?? DEFAULT_CACHE_DB;
+  // Cluster mode has only database 0: REDIS_CACHE_DB is ignored there (docs/caching.md).
+  const mainDb = redisUrlDatabase(r.string('REDIS_URL', DEFAULT_REDIS_URL)) ?? 0;
+  if (!cluster && redisDb === mainDb)
+    r.problems.push(
+      `REDIS_CACHE_DB: ${redisDb}${explicitDb === null ? ' (the default)' : ''} is also REDIS_URL's database: the cache needs its own (set REDIS_CACHE_DB to another, or REDIS_CACHE_URL)`,
+    );
+  return { redisDb, redisUrl: null };
 }
 
 function parseClusterNodes(

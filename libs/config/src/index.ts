@@ -4,3 +4,4 @@ export { loadConfig, loadDatabaseConfig, DEFAULT_CATALOG_PATH } from './config.l
 export { parseCatalog, parsePrice } from './catalog.loader';
 export { ConfigModule } from './config.module';
 export { GatewayConfigService } from './gateway-config.service';
+export { redisUrlDatabase, redisUrlWithoutDatabase } from './redis-url';
