@@ -1,4 +1,6 @@
 // Three tiers: unit specs beside the code, integration and e2e under test/ (real Postgres and Redis).
+// Each integration/e2e file makes its own database and Redis key prefix (and private servers on
+// free ports for fault tests), so files run in parallel workers (scripts/test.sh: --maxWorkers=2).
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
@@ -6,7 +8,11 @@ const base = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  // Transpile only, file by file (isolatedModules, in tsconfig.jest.json): type errors are
+  // `npm run typecheck`'s job, and a type-checking transform costs seconds per file.
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
+  },
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
 };
 

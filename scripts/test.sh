@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this): services, install, static checks,
-# build, migration drift check, deploy manifest checks (Helm, Terraform, Prometheus, Compose), then unit, integration and e2e tests against real Postgres/Redis.
+# `npm test`: what gates every change. Services, install, static checks (prettier, eslint,
+# tsc) beside the build, then unit, integration and e2e tests against real Postgres/Redis in two
+# workers. The slow checks and drills are `npm run test:slow` (scripts/test-slow.sh); CI runs both
+# (.ci/run). Extra arguments go to jest (e.g. `npm test -- test/e2e/cache`).
+#   TEST_COUNTS_FILE=path   also write "passed failed" there (for .ci/run's total)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,15 +13,40 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
-echo "== static checks"; npm run --silent check
-echo "== build"; npm run --silent build
-echo "== migrations match entities"; bash scripts/migration-check.sh
-echo "== deploy manifests"; bash scripts/check-deploy.sh
-echo "== tests"
-report=$(mktemp)
+counts() {
+  echo "tests: $1 passed, $2 failed"
+  [ -z "${TEST_COUNTS_FILE:-}" ] || echo "$1 $2" >"$TEST_COUNTS_FILE"
+}
+
+# eslint and tsc are single-threaded: on two cores, lint runs beside typecheck + build.
+echo "== static checks and build"
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+static=0
+npm run --silent format:check >"$logs/format" 2>&1 || static=1
+npm run --silent lint >"$logs/lint" 2>&1 &
+lint=$!
+{ npm run --silent typecheck && npm run --silent build; } >"$logs/tsc" 2>&1 || static=1
+wait $lint || static=1
+for f in format lint tsc; do
+  if [ -s "$logs/$f" ] && [ "$static" -ne 0 ]; then sed "s/^/[$f] /" "$logs/$f"; fi
+done
+if [ "$static" -ne 0 ]; then
+  echo "static checks or build failed"
+  counts 0 1
+  exit 1
+fi
+echo "   prettier, eslint, tsc and the build passed"
+
+echo "== unit, integration and e2e tests"
+report="$logs/jest.json"
 status=0
-npx jest --ci --runInBand --json --outputFile="$report" "$@" || status=$?
+npx jest --ci --maxWorkers=2 --json --outputFile="$report" "$@" || status=$?
 # The plain closing line CI reads ("tests: N passed, N failed").
-node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`)' "$report" || true
-rm -f "$report"
+if [ -s "$report" ]; then
+  read -r passed failed < <(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites)' "$report")
+else
+  passed=0 failed=1
+fi
+counts "$passed" "$failed"
 exit $status
