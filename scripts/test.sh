@@ -41,7 +41,9 @@ echo "   prettier, eslint, tsc and the build passed"
 echo "== unit, integration and e2e tests"
 report="$logs/jest.json"
 status=0
-npx jest --ci --maxWorkers=2 --json --outputFile="$report" "$@" || status=$?
+# The budget drill's file is `npm run drill:budget`'s (20 rounds, in test:slow), not a gate.
+npx jest --ci --maxWorkers=2 --json --outputFile="$report" \
+  --testPathIgnorePatterns '/node_modules/' 'admission-drill\.int-spec\.ts$' -- "$@" || status=$?
 # The plain closing line CI reads ("tests: N passed, N failed").
 if [ -s "$report" ]; then
   read -r passed failed < <(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites)' "$report")
