@@ -17,6 +17,9 @@ const base = {
 };
 
 module.exports = {
+  // Booting an app or a server process takes seconds on a busy 2-core machine: the 5 s default
+  // failed hooks for load, not behaviour (speed is asserted where it matters). A global option.
+  testTimeout: 30_000,
   projects: [
     {
       ...base,
@@ -28,16 +31,12 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      // Booting an app or a server process takes seconds on a busy 2-core machine: the 5 s
-      // default fails hooks for load, not behaviour (speed is asserted where it matters).
-      testTimeout: 30_000,
     },
     {
       ...base,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      testTimeout: 30_000,
     },
   ],
 };
