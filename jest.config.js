@@ -1,6 +1,5 @@
 // Three tiers: unit specs beside the code, integration and e2e under test/ (real Postgres and Redis).
-// Each integration/e2e file makes its own database and Redis key prefix (and private servers on
-// free ports for fault tests), so files run in parallel workers (scripts/test.sh: --maxWorkers=2).
+// Unit specs run in two workers; integration/e2e in band (scripts/test.sh says why).
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
