@@ -132,8 +132,42 @@ function checkCompose() {
     problem(`prometheus.yml: llm-gateway job must target the gateway service on port ${port}`);
 
   // For scripts/check-deploy.sh: the gateway's effective environment, checked by the real loader.
+  // One dev admin key: compose's default is npm run dev's and the README walk-through's.
+  const devKey = /^DEV_ADMIN_API_KEY=(\S+)$/m.exec(read('scripts/dev.sh'))?.[1];
+  const readmeKey = /ADMIN=\$\{ADMIN_API_KEY:-([^}]+)\}/.exec(read('README.md'))?.[1];
+  const composeKey = interpolate(env.ADMIN_API_KEY ?? '');
+  if (!devKey || composeKey !== devKey || readmeKey !== devKey)
+    problem(
+      `compose: the dev admin key differs: compose ${composeKey}, scripts/dev.sh ${devKey}, README walk-through ${readmeKey}`,
+    );
+
   const effective = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(v)]));
   return effective;
+}
+
+/** docker-compose.yml, variables interpolated as Compose does, against the compose-spec schema. */
+async function checkComposeSchema() {
+  const dclint = join(TOOLS, 'node_modules/dclint');
+  const schema = JSON.parse(readFileSync(join(dclint, 'schemas/compose.schema.json'), 'utf8'));
+  const { default: Ajv } = await import(
+    pathToFileURL(join(dclint, 'node_modules/ajv/dist/ajv.js')).href
+  ).catch(() => import(pathToFileURL(join(TOOLS, 'node_modules/ajv/dist/ajv.js')).href));
+  // The draft-07 meta-schema is not bundled with ajv 8: the schema itself is trusted, not validated.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+  const interpolateDeep = (v) =>
+    typeof v === 'string'
+      ? interpolate(v)
+      : Array.isArray(v)
+        ? v.map(interpolateDeep)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolateDeep(x)]))
+          : v;
+  const doc = interpolateDeep(parseYaml(read('docker-compose.yml')));
+  const validate = ajv.compile(schema);
+  if (!validate(doc)) {
+    for (const e of validate.errors ?? [])
+      problem(`compose schema: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  }
 }
 
 function checkDockerfile() {
@@ -361,6 +395,22 @@ async function checkManifests(file, profile) {
   const svc = by('Service')[0];
   if (!svc?.spec.ports.some((p) => p.targetPort === 'http'))
     problem(`${profile}: Service must target the http port`);
+  // The chart's own Secret must hold every key a pod or the migration Job requires from it.
+  const ownSecret = by('Secret')[0];
+  if (ownSecret) {
+    const has = new Set(Object.keys({ ...ownSecret.data, ...ownSecret.stringData }));
+    for (const w of [...by('Deployment'), ...by('Job')]) {
+      for (const ct of w.spec.template.spec.containers) {
+        for (const e of ct.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref && ref.name === ownSecret.metadata.name && !ref.optional && !has.has(ref.key))
+            problem(
+              `${profile}: ${w.kind} ${w.metadata.name} requires ${ref.key} from Secret ${ref.name}, which lacks it`,
+            );
+        }
+      }
+    }
+  }
   const job = by('Job').find((j) => j.metadata.name.endsWith('-migrate'));
   if (!job) problem(`${profile}: no migration Job`);
   else {
@@ -466,6 +516,9 @@ const [cmd, ...args] = process.argv.slice(2);
 switch (cmd) {
   case 'compose':
     process.stdout.write(JSON.stringify(checkCompose()) + '\n');
+    break;
+  case 'compose-schema':
+    await checkComposeSchema();
     break;
   case 'dockerfile':
     checkDockerfile();

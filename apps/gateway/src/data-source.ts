@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
 import { loadDatabaseConfig } from '@gateway/config';
-import { dataSourceOptions } from '@gateway/persistence';
+import { dataSourceOptions, MigrationLockedDataSource } from '@gateway/persistence';
 import { ENTITIES } from './entities';
 
-/** The migration CLI's DataSource (`npm run migration:*`): reads DATABASE_URL only. */
-export default new DataSource(dataSourceOptions(loadDatabaseConfig(), ENTITIES));
+/**
+ * The migration CLI's DataSource (`npm run migration:*`, and the image's compiled CLI): reads
+ * DATABASE_URL only; runs and reverts take the same advisory lock as migrations at boot.
+ */
+export default new MigrationLockedDataSource(dataSourceOptions(loadDatabaseConfig(), ENTITIES));

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
-import { GatewayConfigService } from '@gateway/config';
+import { GatewayConfigService, redisUrlWithoutDatabase } from '@gateway/config';
 import {
   backstopTimeoutMs,
   closeQuietly,
@@ -92,14 +92,16 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
         retryStrategy: (times: number) => Math.min(50 * times, 500),
         db: cache.redisDb,
       };
-      this.client = new Redis(cache.redisUrl, {
+      // The resolved database wins over one in the URL (ioredis would let the URL's win).
+      const url = redisUrlWithoutDatabase(cache.redisUrl);
+      this.client = new Redis(url, {
         ...base,
         connectionName: 'llm-gateway:cache',
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         commandTimeout: backstopMs,
       });
-      this.events = new Redis(cache.redisUrl, {
+      this.events = new Redis(url, {
         ...base,
         connectionName: 'llm-gateway:cache-events',
         maxRetriesPerRequest: null,

@@ -4,6 +4,7 @@ import { parseCidrList } from './cidr';
 import { ConfigError } from './config.error';
 import type { DatabaseDeadlines, GatewayConfig, LogLevel } from './config.types';
 import { EnvReader } from './env-reader';
+import { redisUrlDatabase } from './redis-url';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -16,6 +17,9 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** The response cache's logical database when neither REDIS_CACHE_DB nor REDIS_CACHE_URL names one. */
+const DEFAULT_CACHE_DB = 1;
 /** The repo's shipped catalog, found from the working directory the gateway is started in. */
 export const DEFAULT_CATALOG_PATH = 'config/gateway.yaml';
 /** Relative to the working directory, like the catalog; images and charts set an absolute path. */
@@ -51,17 +55,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       ...readDatabaseDeadlines(r),
     },
     redis: {
-      url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
+      url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis', 'rediss']),
       clusterNodes,
       keyPrefix: r.string('REDIS_KEY_PREFIX', 'llmgw:'),
       commandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
     },
     cache: {
-      redisDb: r.int('REDIS_CACHE_DB', 1, 0, 255),
-      redisUrl:
-        r.raw('REDIS_CACHE_URL') === undefined
-          ? null
-          : r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']),
+      ...cacheRedis(r, clusterNodes.length > 0),
       coalesceWaitMs: r.int('CACHE_COALESCE_WAIT_MS', 120_000, 100, 600_000),
     },
     auth: {
@@ -134,6 +134,34 @@ function readDatabaseDeadlines(r: EnvReader): DatabaseDeadlines {
     );
   }
   return deadlines;
+}
+
+/**
+ * Where the cache's entries live. The database in REDIS_URL belongs to the limiters only: ioredis
+ * would let it win over REDIS_CACHE_DB and quietly put the cache in the limiters' keyspace, so the
+ * cache connection drops it (redisUrlWithoutDatabase) and a pair that still lands both in one
+ * database, or a REDIS_CACHE_DB that contradicts REDIS_CACHE_URL's database, fails the boot.
+ */
+function cacheRedis(r: EnvReader, cluster: boolean): { redisDb: number; redisUrl: string | null } {
+  const explicitDb =
+    r.raw('REDIS_CACHE_DB') === undefined ? null : r.int('REDIS_CACHE_DB', 1, 0, 255);
+  if (r.raw('REDIS_CACHE_URL') !== undefined) {
+    const redisUrl = r.url('REDIS_CACHE_URL', '', ['redis', 'rediss']);
+    const urlDb = redisUrlDatabase(redisUrl);
+    if (explicitDb !== null && urlDb !== null && explicitDb !== urlDb)
+      r.problems.push(
+        `REDIS_CACHE_DB: ${explicitDb} contradicts the database in REDIS_CACHE_URL (${urlDb}): set only one`,
+      );
+    return { redisDb: explicitDb ?? urlDb ?? DEFAULT_CACHE_DB, redisUrl };
+  }
+  const redisDb = explicitDb ?? DEFAULT_CACHE_DB;
+  // Cluster mode has only database 0: REDIS_CACHE_DB is ignored there (docs/caching.md).
+  const mainDb = redisUrlDatabase(r.string('REDIS_URL', DEFAULT_REDIS_URL)) ?? 0;
+  if (!cluster && redisDb === mainDb)
+    r.problems.push(
+      `REDIS_CACHE_DB: ${redisDb}${explicitDb === null ? ' (the default)' : ''} is also REDIS_URL's database: the cache needs its own (set REDIS_CACHE_DB to another, or REDIS_CACHE_URL)`,
+    );
+  return { redisDb, redisUrl: null };
 }
 
 function parseClusterNodes(

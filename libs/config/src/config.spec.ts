@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseCatalog } from './index';
+import {
+  ConfigError,
+  loadConfig,
+  parseCatalog,
+  redisUrlDatabase,
+  redisUrlWithoutDatabase,
+} from './index';
 
 const ADMIN = 'a'.repeat(32);
 const REPO_CATALOG = join(__dirname, '../../../config/gateway.yaml');
@@ -129,6 +135,78 @@ describe('loadConfig', () => {
     );
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^GATEWAY_CONFIG: cannot read/);
+  });
+});
+
+describe('the response cache database (REDIS_CACHE_DB)', () => {
+  const load = (env: Record<string, string>) =>
+    loadConfig({ ADMIN_API_KEY: ADMIN, GATEWAY_CONFIG: REPO_CATALOG, ...env });
+
+  it.each([
+    ['a URL without a database, nothing else', {}, 1],
+    ['REDIS_URL naming database 0 (compose)', { REDIS_URL: 'redis://redis:6379/0' }, 1],
+    [
+      'REDIS_URL /0 with REDIS_CACHE_DB=1: the option, not the URL, decides',
+      { REDIS_URL: 'redis://redis:6379/0', REDIS_CACHE_DB: '1' },
+      1,
+    ],
+    [
+      'REDIS_URL /2 with REDIS_CACHE_DB=5',
+      { REDIS_URL: 'redis://redis:6379/2', REDIS_CACHE_DB: '5' },
+      5,
+    ],
+    ['REDIS_URL ?db=3, default cache db', { REDIS_URL: 'redis://redis:6379?db=3' }, 1],
+    ['a dedicated cache URL naming database 4', { REDIS_CACHE_URL: 'redis://cache:6379/4' }, 4],
+    [
+      'a dedicated cache URL and REDIS_CACHE_DB agreeing',
+      { REDIS_CACHE_URL: 'redis://cache:6379/4', REDIS_CACHE_DB: '4' },
+      4,
+    ],
+    ['a dedicated cache URL without a database', { REDIS_CACHE_URL: 'redis://cache:6379' }, 1],
+  ])('%s → cache in DB %d', (_label, env, db) => {
+    expect(load(env).cache.redisDb).toBe(db);
+  });
+
+  it('refuses a pair that puts the cache in the limiters database, in one line naming both', () => {
+    expect(
+      problemsOf(() => load({ REDIS_URL: 'redis://redis:6379/1', REDIS_CACHE_DB: '1' })),
+    ).toEqual([
+      "REDIS_CACHE_DB: 1 is also REDIS_URL's database: the cache needs its own (set REDIS_CACHE_DB to another, or REDIS_CACHE_URL)",
+    ]);
+    expect(problemsOf(() => load({ REDIS_URL: 'redis://redis:6379/1' }))).toEqual([
+      "REDIS_CACHE_DB: 1 (the default) is also REDIS_URL's database: the cache needs its own (set REDIS_CACHE_DB to another, or REDIS_CACHE_URL)",
+    ]);
+  });
+
+  it('refuses REDIS_CACHE_DB contradicting the database in REDIS_CACHE_URL', () => {
+    expect(
+      problemsOf(() => load({ REDIS_CACHE_URL: 'redis://cache:6379/2', REDIS_CACHE_DB: '3' })),
+    ).toEqual(['REDIS_CACHE_DB: 3 contradicts the database in REDIS_CACHE_URL (2): set only one']);
+  });
+
+  it('ignores the database pair in cluster mode (there is only database 0)', () => {
+    expect(problemsOf(() => load({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_CACHE_DB: '0' }))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('redis URL databases', () => {
+  it.each([
+    ['redis://h:6379', null],
+    ['redis://h:6379/', null],
+    ['redis://h:6379/7', 7],
+    ['rediss://:pw@h:6380?db=2', 2],
+    ['redis://h/x', null],
+  ])('%s names database %s', (url, db) => {
+    expect(redisUrlDatabase(url)).toBe(db);
+  });
+
+  it('strips the database and keeps credentials, TLS and other options', () => {
+    expect(redisUrlWithoutDatabase('rediss://:p%40ss@h:6380/3?db=3&family=6')).toBe(
+      'rediss://:p%40ss@h:6380?family=6',
+    );
+    expect(redisUrlWithoutDatabase('redis://h:6379/0')).toBe('redis://h:6379');
   });
 });
 

@@ -69,7 +69,10 @@ export interface RedisConfig {
 
 /** The response cache's Redis (docs/caching.md). */
 export interface CacheConfig {
-  /** Logical database of the cache entries on a standalone Redis (ignored in cluster mode). */
+  /**
+   * Logical database of the cache entries on a standalone Redis (ignored in cluster mode), already
+   * resolved: connections pass it as `db` on a URL stripped of its own database.
+   */
   readonly redisDb: number;
   /** A dedicated Redis for the cache, with its own maxmemory and eviction policy; null = REDIS_URL. */
   readonly redisUrl: string | null;

@@ -10,3 +10,4 @@ export {
 export { parseCatalog, parsePrice } from './catalog.loader';
 export { ConfigModule } from './config.module';
 export { GatewayConfigService } from './gateway-config.service';
+export { redisUrlDatabase, redisUrlWithoutDatabase } from './redis-url';

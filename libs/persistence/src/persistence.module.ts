@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import { GatewayConfigService } from '@gateway/config';
 import { dataSourceOptions } from './data-source-options';
+import { MigrationLockedDataSource } from './migration-locked-data-source';
 
 @Module({})
 export class PersistenceModule {
@@ -19,6 +20,11 @@ export class PersistenceModule {
             retryAttempts: 3,
             retryDelay: 1000,
           }),
+          // Migrations at boot run under an advisory lock, so replicas starting together do not race.
+          dataSourceFactory: (options?: DataSourceOptions) => {
+            if (!options) throw new Error('PersistenceModule: no DataSource options');
+            return new MigrationLockedDataSource(options).initialize();
+          },
         }),
       ],
       exports: [TypeOrmModule],

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
-import { GatewayConfigService, type RedisConfig } from '@gateway/config';
+import { GatewayConfigService, redisUrlWithoutDatabase, type RedisConfig } from '@gateway/config';
 import { closeQuietly } from './close-quietly';
 import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisKeys } from './redis-keys';
@@ -117,7 +117,10 @@ export class RedisService implements OnModuleDestroy {
             clusterRetryStrategy: (times) => Math.min(50 * times, 500),
             slotsRefreshTimeout: 1_000,
           })
-        : new Redis(this.cfg.url, db === undefined ? base : { ...base, db });
+        : db === undefined
+          ? new Redis(this.cfg.url, base)
+          : // A database in the URL would win over `db` (ioredis), and that one is the limiters'.
+            new Redis(redisUrlWithoutDatabase(this.cfg.url), { ...base, db });
     // A reconnect loop errors every 50–500 ms per connection: log the first error, then at most one
     // line per ERROR_LOG_INTERVAL_MS with how many were not logged.
     let lastLoggedAt = 0;
