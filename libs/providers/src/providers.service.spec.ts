@@ -8,6 +8,7 @@ import { ProvidersService } from './providers.service';
 
 const multi: ModelConfig = {
   alias: 'multi',
+  kind: 'chat',
   routes: [
     route({ provider: 'openai', model: 'a' }),
     route({ provider: 'anthropic', model: 'b' }),
@@ -16,10 +17,15 @@ const multi: ModelConfig = {
     route({ provider: 'mock', model: 'd' }),
   ],
 };
-const solo: ModelConfig = { alias: 'solo', routes: [route({ provider: 'mock', model: 'x' })] };
+const solo: ModelConfig = {
+  alias: 'solo',
+  kind: 'chat',
+  routes: [route({ provider: 'mock', model: 'x' })],
+};
 /** Every route on a provider without its key: not offered. */
 const keyless: ModelConfig = {
   alias: 'keyless',
+  kind: 'chat',
   routes: [route({ provider: 'anthropic', model: 'b' })],
 };
 
