@@ -68,6 +68,17 @@ describe('catalog: embedding models', () => {
     ]);
   });
 
+  it('refuses an embedding route to Anthropic, which has no embeddings API', () => {
+    const { problems } = parseCatalog(
+      catalog(
+        `  a: {kind: embedding, routes: [{provider: claude, model: e}]}`,
+        `  claude/e: {input: 1}`,
+      ).replace('providers:', 'providers:\n  claude: {type: anthropic, base_url: "http://a"}'),
+      {},
+    );
+    expect(problems).toEqual(['models.a[0]: provider "claude" (anthropic) has no embeddings API']);
+  });
+
   it('refuses an unknown kind and absurd dimensions', () => {
     const { problems } = parseCatalog(
       catalog(

@@ -380,6 +380,10 @@ function parseModels(
         problems.push(`${here}: unknown provider "${entry.provider}"`);
         return;
       }
+      if (kind === 'embedding' && providers.get(entry.provider)?.type === 'anthropic') {
+        problems.push(`${here}: provider "${entry.provider}" (anthropic) has no embeddings API`);
+        return;
+      }
       const priced = prices.get(`${entry.provider}/${entry.model}`);
       if (!priced) {
         problems.push(
