@@ -139,6 +139,11 @@ describe('OpenAiEmbeddingsAdapter', () => {
     const error = adapter.parseError(a.status, a.headers, a.body, provider);
     expect(error.kind).toBe('bad_request');
     expect(error.message).toMatch(/maximum context length is 8192 tokens/);
+    const dims = recorded('openai/error-400-dimensions.json');
+    expect(adapter.parseError(dims.status, dims.headers, dims.body, provider)).toMatchObject({
+      kind: 'bad_request',
+      message: 'This model does not support specifying dimensions.',
+    });
     const limited = recorded('openai/error-429-rate-limit.json');
     const e429 = adapter.parseError(limited.status, limited.headers, limited.body, provider);
     expect(e429.kind).toBe('rate_limited');
