@@ -190,6 +190,25 @@ describe('embeddings (e2e, fake OpenAI-format upstreams)', () => {
     expect(bytes.readFloatLE(0)).toBe(fakeVector('primary', 'cache me', DIMS)[0]);
   });
 
+  it('sends identical requests in flight at once to the provider once (coalescing)', async () => {
+    const t = await createTenant(gw);
+    primary.setMode('slow');
+    const body = {
+      model: 'embed-small',
+      input: ['together', 'at once'],
+      encoding_format: 'base64',
+    };
+    const answers = await Promise.all([1, 2, 3].map(() => embed(body, t.api_key)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(primary.calls).toBe(1);
+    expect(answers.map((r) => r.headers['x-cache']).sort()).toEqual(['HIT', 'HIT', 'MISS']);
+    expect(answers[1].body).toEqual(answers[0].body);
+    expect(answers[2].body).toEqual(answers[0].body);
+    const records = await auditOf(t.tenant_id);
+    expect(records.map((r) => r.outcome).sort()).toEqual(['cached', 'cached', 'success']);
+    expect(records.filter((r) => r.cost > 0)).toHaveLength(1);
+  });
+
   it.each<[string, 'ok' | '500' | '429' | 'hang' | 'garbage', string]>([
     ['a 500', '500', 'error'],
     ['a 429', '429', 'rate_limited'],

@@ -14,6 +14,8 @@ import type { AddressInfo, Socket } from 'node:net';
 export type FakeEmbeddingsMode =
   /** Normal answers. */
   | 'ok'
+  /** Normal answers after 400 ms (keeps a request in flight). */
+  | 'slow'
   /** 500 with OpenAI's server_error body. */
   | '500'
   /** 429 with `Retry-After: 1` and OpenAI's rate-limit body. */
@@ -128,6 +130,9 @@ export async function startFakeEmbeddingsUpstream(
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"object": "list", "data": [ <html>502 Bad Gateway</html>');
         return;
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        break;
       case 'ok':
       case 'ignore_dimensions':
         break;
