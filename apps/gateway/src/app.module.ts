@@ -6,6 +6,7 @@ import { AuditModule } from '@gateway/audit';
 import { CacheModule } from '@gateway/cache';
 import { CompletionsModule } from '@gateway/completions';
 import { ConfigModule, type GatewayConfig } from '@gateway/config';
+import { EmbeddingsModule } from '@gateway/embeddings';
 import { GatewayExceptionFilter } from '@gateway/errors';
 import { HealthModule } from '@gateway/health';
 import { StrictQueryInterceptor } from '@gateway/http';
@@ -36,6 +37,7 @@ export class AppModule {
         CacheModule,
         AuditModule,
         CompletionsModule,
+        EmbeddingsModule,
         HealthModule,
       ],
       providers: [

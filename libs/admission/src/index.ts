@@ -9,4 +9,8 @@ export type {
 } from './admission.types';
 export { AdmissionSpendReader } from './admission-spend.reader';
 export { BudgetReservationEntity } from './budget-reservation.entity';
-export { promptTokenUpperBound, type PromptMessage } from './prompt-token-bound';
+export {
+  inputTokenUpperBound,
+  promptTokenUpperBound,
+  type PromptMessage,
+} from './prompt-token-bound';

@@ -1,4 +1,4 @@
-import { promptTokenUpperBound } from './prompt-token-bound';
+import { inputTokenUpperBound, promptTokenUpperBound } from './prompt-token-bound';
 
 describe('promptTokenUpperBound', () => {
   it('counts UTF-8 bytes plus template allowances', () => {
@@ -25,5 +25,12 @@ describe('promptTokenUpperBound', () => {
     for (let i = 0; i < 20; i++) promptTokenUpperBound(messages);
     const perCallMs = Number(process.hrtime.bigint() - start) / 20 / 1e6;
     expect(perCallMs).toBeLessThan(0.5);
+  });
+});
+
+describe('inputTokenUpperBound', () => {
+  it('counts UTF-8 bytes plus a per-input allowance', () => {
+    // (8 + 5) + (8 + 11)
+    expect(inputTokenUpperBound(['hello', 'héllo 👋'])).toBe(32);
   });
 });

@@ -30,3 +30,16 @@ export function promptTokenUpperBound(messages: readonly PromptMessage[]): numbe
   }
   return bound;
 }
+
+/**
+ * Embedding models add a few special tokens around each input (BERT-style [CLS]/[SEP], BOS/EOS);
+ * no chat template. Above every tokenizer we know, so the bound stays a bound.
+ */
+export const PER_INPUT_OVERHEAD_TOKENS = 8;
+
+/** A true upper bound on the input tokens of an embeddings request, by the same byte argument. */
+export function inputTokenUpperBound(inputs: readonly string[]): number {
+  let bound = 0;
+  for (const text of inputs) bound += PER_INPUT_OVERHEAD_TOKENS + Buffer.byteLength(text, 'utf8');
+  return bound;
+}

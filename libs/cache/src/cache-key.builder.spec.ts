@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { TenantContext } from '@gateway/context';
-import type { ChatRequest } from '@gateway/providers';
+import type { ChatRequest, EmbeddingRequest } from '@gateway/providers';
 import { CacheKeyBuilder, NON_KEY_PARAMS } from './cache-key.builder';
 import { canonicalJson } from './canonical-json';
+import { EmbeddingAnswerCodec } from './embedding-answer.codec';
 
 function tenant(tenantId: string): TenantContext {
   return {
@@ -114,5 +116,54 @@ describe('CacheKeyBuilder', () => {
     expect(() => builder.build(undefined as unknown as TenantContext, 'gpt-4', base)).toThrow(
       /tenant/,
     );
+  });
+});
+
+describe('CacheKeyBuilder: embeddings', () => {
+  const builder = new CacheKeyBuilder();
+  const request: EmbeddingRequest = { input: ['a', 'b'], dimensions: 256, user: 'alice' };
+  const key = (
+    change: Partial<EmbeddingRequest> = {},
+    encoding: 'float' | 'base64' = 'float',
+    t = 't1',
+    model = 'embed',
+  ) => builder.buildEmbeddings(tenant(t), model, { ...request, ...change }, encoding).digest;
+
+  it('leaves chat keys as they were before embeddings (stored entries stay readable)', () => {
+    const { user: _user, ...params } = base;
+    const before = createHash('sha256')
+      .update(canonicalJson({ v: 1, tenant: 't1', model: 'gpt-4', params }))
+      .digest('hex');
+    expect(builder.build(tenant('t1'), 'gpt-4', base).digest).toBe(before);
+  });
+
+  it.each<[string, () => string]>([
+    ['the input', () => key({ input: ['a', 'c'] })],
+    ['the input order', () => key({ input: ['b', 'a'] })],
+    ['one input vs the same in a list of two', () => key({ input: ['a'] })],
+    ['dimensions', () => key({ dimensions: 128 })],
+    ['dimensions removed', () => key({ dimensions: null })],
+    ['the encoding format', () => key({}, 'base64')],
+    ['the tenant', () => key({}, 'float', 't2')],
+    ['the model alias', () => key({}, 'float', 't1', 'embed-large')],
+  ])('changes with %s', (_name, other) => {
+    expect(other()).not.toBe(key());
+  });
+
+  it('ignores user', () => {
+    expect(key({ user: 'bob' })).toBe(key());
+    expect(key({ user: null })).toBe(key());
+  });
+
+  it('never equals a chat key, and carries the vectors codec', () => {
+    const k = builder.buildEmbeddings(tenant('t1'), 'embed', request, 'float');
+    expect(k.tenantId).toBe('t1');
+    expect(k.codec).toBeInstanceOf(EmbeddingAnswerCodec);
+    const lookalike = { messages: request.input } as unknown as ChatRequest;
+    expect(builder.build(tenant('t1'), 'embed', lookalike).digest).not.toBe(k.digest);
+  });
+
+  it('cannot be built without a tenant', () => {
+    expect(() => builder.buildEmbeddings(tenant(''), 'embed', request, 'float')).toThrow(/tenant/);
   });
 });

@@ -3,9 +3,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
-import type { ChatRequest } from '@gateway/providers';
+import type { ChatRequest, EmbeddingRequest } from '@gateway/providers';
 import { parseCacheControl } from './cache-controls';
-import { CacheKeyBuilder } from './cache-key.builder';
+import { CacheKeyBuilder, type EmbeddingEncoding } from './cache-key.builder';
 import type {
   CacheControls,
   CachedAnswer,
@@ -13,9 +13,9 @@ import type {
   CacheMiss,
   CacheOpening,
   Coalesced,
+  EmbeddingAnswer,
 } from './cache.types';
 import { type Acquired, CacheStore } from './cache.store';
-import { CachedAnswerCodec, uncacheableReason } from './cached-answer.codec';
 import type { LeaderSignal } from './coalesce-waiters';
 
 export const DEFAULT_CACHE_TTL_SECONDS = 3600;
@@ -30,17 +30,19 @@ const STORED_NOTHING: Promise<void> = Promise.resolve();
 const TOKEN_PREFIX = randomBytes(9).toString('base64url');
 let tokenSeq = 0;
 const nextLockToken = (): string => TOKEN_PREFIX + (++tokenSeq).toString(36);
-/** Straight to the provider: no coalescing, nothing stored. */
+/** Straight to the provider: no coalescing, nothing stored (whatever the kind of answer). */
 const DIRECT = Object.freeze({
-  run: async (compute: () => Promise<CachedAnswer>): Promise<Coalesced> => ({
+  run: async (compute: () => Promise<unknown>): Promise<Coalesced<unknown>> => ({
     answer: await compute(),
     leader: true,
     stored: STORED_NOTHING,
   }),
   abandon: () => STORED_NOTHING,
 });
-const MISS_DIRECT: CacheMiss = Object.freeze({ status: 'miss', fill: DIRECT });
-const BYPASS_DIRECT: CacheMiss = Object.freeze({ status: 'bypass', fill: DIRECT });
+const MISS_DIRECT: CacheMiss<unknown> = Object.freeze({ status: 'miss', fill: DIRECT });
+const BYPASS_DIRECT: CacheMiss<unknown> = Object.freeze({ status: 'bypass', fill: DIRECT });
+/** The shared direct openings, typed for the answer at hand: DIRECT returns what it computes. */
+const direct = <A>(opening: CacheMiss<unknown>) => opening as CacheMiss<A>;
 const RESULT_LABELS = {
   hit: Object.freeze({ result: 'hit' }),
   miss: Object.freeze({ result: 'miss' }),
@@ -57,7 +59,6 @@ const LOOKUP_LABELS = Object.freeze({ operation: 'lookup' });
 export class CacheService {
   private readonly logger = new Logger('Cache');
   private readonly keys = new CacheKeyBuilder();
-  private readonly codec = new CachedAnswerCodec();
 
   constructor(
     private readonly store: CacheStore,
@@ -77,18 +78,33 @@ export class CacheService {
     return this.keys.build(tenant, modelAlias, request);
   }
 
+  /** The key of an embeddings request; `open` it like a chat key, it reads and stores vectors. */
+  embeddingKey(
+    tenant: TenantContext,
+    modelAlias: string,
+    request: EmbeddingRequest,
+    encoding: EmbeddingEncoding,
+  ): CacheKey<EmbeddingAnswer> {
+    return this.keys.buildEmbeddings(tenant, modelAlias, request, encoding);
+  }
+
   /**
    * The request's one cache round trip (CONTRACT §5): answers from the cache, or takes the
    * coalescing lock, or learns that an identical request is already computing, all in one script.
    * On a miss the returned fill must be run or abandoned. Counts
    * `llm_gateway_cache_requests_total{result}` once per request.
    */
-  async open(tenant: TenantContext, key: CacheKey, controls: CacheControls): Promise<CacheOpening> {
+  async open<A>(
+    tenant: TenantContext,
+    key: CacheKey<A>,
+    controls: CacheControls,
+  ): Promise<CacheOpening<A>> {
     assertOwnKey(tenant, key);
-    if (!controls.store) return this.count(controls.lookup ? MISS_DIRECT : BYPASS_DIRECT);
-    if (!this.store.available()) return this.count(BYPASS_DIRECT);
+    if (!controls.store)
+      return this.count(direct<A>(controls.lookup ? MISS_DIRECT : BYPASS_DIRECT));
+    if (!this.store.available()) return this.count(direct<A>(BYPASS_DIRECT));
     const ttl = ttlMs(tenant);
-    if (ttl <= 0) return this.count(MISS_DIRECT);
+    if (ttl <= 0) return this.count(direct<A>(MISS_DIRECT));
     // `no-cache` wants a fresh answer: it never reads or joins another request, but may still lead.
     const mode = controls.lookup ? 'join' : 'fresh';
     const token = nextLockToken();
@@ -99,31 +115,33 @@ export class CacheService {
       this.observe(started);
     } catch (err) {
       this.store.failed('cache lookup failed; bypassing', err);
-      return this.count(BYPASS_DIRECT);
+      return this.count(direct<A>(BYPASS_DIRECT));
     }
     switch (acquired.state) {
       case 'hit': {
-        const answer = await this.codec.decode(acquired.value);
+        const answer = await key.codec.decode(acquired.value);
         if (answer) return this.count({ status: 'hit', answer });
         // An entry this version cannot read: compute and overwrite it.
         return this.count(
-          this.miss((compute) => this.computeAndStore(acquired.entry, ttl, compute)),
+          this.miss<A>((compute) => this.computeAndStore(key, acquired.entry, ttl, compute)),
         );
       }
       case 'leader':
         return this.count(this.lead(key, acquired.entry, ttl, token));
       case 'follower':
-        return this.count(this.miss((compute) => this.follow(key, acquired.entry, ttl, compute)));
+        return this.count(
+          this.miss<A>((compute) => this.follow(key, acquired.entry, ttl, compute)),
+        );
       case 'solo':
         return this.count(
-          this.miss((compute) => this.computeAndStore(acquired.entry, ttl, compute)),
+          this.miss<A>((compute) => this.computeAndStore(key, acquired.entry, ttl, compute)),
         );
     }
   }
 
   /** The opening of a request that does not engage the cache (`no-store`): counted as a bypass. */
-  bypass(): CacheMiss {
-    return this.count(BYPASS_DIRECT);
+  bypass<A = CachedAnswer>(): CacheMiss<A> {
+    return this.count(direct<A>(BYPASS_DIRECT));
   }
 
   private observe(started: bigint): void {
@@ -158,7 +176,7 @@ export class CacheService {
    * lock at once when it gives up, so the waiters call the provider themselves instead of timing
    * out.
    */
-  private lead(key: CacheKey, entry: string, ttl: number, token: string): CacheMiss {
+  private lead<A>(key: CacheKey<A>, entry: string, ttl: number, token: string): CacheMiss<A> {
     const heartbeat = setInterval(
       () =>
         void this.store
@@ -173,8 +191,8 @@ export class CacheService {
         .finish(key, entry, null, ttl, token)
         .catch((e: unknown) => this.store.failed('cache unlock failed', e));
     };
-    return this.miss(async (compute) => {
-      let answer: CachedAnswer;
+    return this.miss<A>(async (compute) => {
+      let answer: A;
       try {
         answer = await compute();
       } catch (err) {
@@ -182,19 +200,19 @@ export class CacheService {
         throw err;
       }
       clearInterval(heartbeat);
-      const stored = this.encode(answer)
+      const stored = this.encode(key, answer)
         .then((bytes) => this.store.finish(key, entry, bytes, ttl, token))
         .catch((e: unknown) => this.store.failed('cache store failed', e));
       return { answer, leader: true, stored };
     }, release);
   }
 
-  private async follow(
-    key: CacheKey,
+  private async follow<A>(
+    key: CacheKey<A>,
     entry: string,
     ttl: number,
-    compute: () => Promise<CachedAnswer>,
-  ): Promise<Coalesced> {
+    compute: () => Promise<A>,
+  ): Promise<Coalesced<A>> {
     // Registered only now, so hits and leaders never pay for it. The leader may have finished
     // (and published to nobody) since the lookup: the first pass polls at once to close that gap.
     const waiter = this.store.watch(key);
@@ -206,7 +224,7 @@ export class CacheService {
           signal === 'ok' ? await this.store.get(entry) : await this.pollOnce(key, entry);
         if (found === 'gone') break;
         if (found !== 'wait' && found !== null) {
-          const answer = await this.codec.decode(found);
+          const answer = await key.codec.decode(found);
           if (answer) return { answer, leader: false, stored: STORED_NOTHING };
           break;
         }
@@ -221,31 +239,32 @@ export class CacheService {
     } finally {
       waiter?.cancel();
     }
-    return this.computeAndStore(entry, ttl, compute);
+    return this.computeAndStore(key, entry, ttl, compute);
   }
 
-  private async pollOnce(key: CacheKey, entry: string): Promise<Buffer | 'wait' | 'gone'> {
+  private async pollOnce(key: CacheKey<unknown>, entry: string): Promise<Buffer | 'wait' | 'gone'> {
     const polled = await this.store.poll(key, entry);
     return polled.state === 'hit' ? polled.value : polled.state;
   }
 
-  private async computeAndStore(
+  private async computeAndStore<A>(
+    key: CacheKey<A>,
     entry: string,
     ttl: number,
-    compute: () => Promise<CachedAnswer>,
-  ): Promise<Coalesced> {
+    compute: () => Promise<A>,
+  ): Promise<Coalesced<A>> {
     const answer = await compute();
-    const stored = this.encode(answer)
+    const stored = this.encode(key, answer)
       .then((bytes) => (bytes === null ? undefined : this.store.put(entry, bytes, ttl)))
       .catch((e: unknown) => this.store.failed('cache store failed', e));
     return { answer, leader: true, stored };
   }
 
   /** A miss whose fill runs `run` at most once, or `abandon` if it is given up first. */
-  private miss(
-    run: (compute: () => Promise<CachedAnswer>) => Promise<Coalesced>,
+  private miss<A>(
+    run: (compute: () => Promise<A>) => Promise<Coalesced<A>>,
     abandon: () => unknown = () => undefined,
-  ): CacheMiss {
+  ): CacheMiss<A> {
     let used = false;
     return {
       status: 'miss',
@@ -264,15 +283,16 @@ export class CacheService {
     };
   }
 
-  private async encode(answer: CachedAnswer): Promise<Buffer | null> {
-    const bytes = await this.codec.encode(answer);
+  private async encode<A>(key: CacheKey<A>, answer: A): Promise<Buffer | null> {
+    const bytes = await key.codec.encode(answer);
     if (bytes === null) {
-      this.logger.debug({ reason: uncacheableReason(answer) ?? 'too large' }, 'answer not cached');
+      const reason = key.codec.uncacheableReason(answer) ?? 'too large';
+      this.logger.debug({ reason }, 'answer not cached');
     }
     return bytes;
   }
 
-  private count<T extends CacheOpening>(opening: T): T {
+  private count<T extends CacheOpening<unknown>>(opening: T): T {
     this.metrics.cacheRequests.inc(RESULT_LABELS[opening.status]);
     return opening;
   }
@@ -283,7 +303,7 @@ function ttlMs(tenant: TenantContext): number {
 }
 
 /** A key is bound to the tenant it was built for; using it for another is a programming error. */
-function assertOwnKey(tenant: TenantContext, key: CacheKey): void {
+function assertOwnKey(tenant: TenantContext, key: CacheKey<unknown>): void {
   if (!tenant?.tenantId || key.tenantId !== tenant.tenantId) {
     throw new Error('CacheService: the cache key belongs to another tenant');
   }

@@ -166,7 +166,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     this.warn(message, err);
   }
 
-  async acquire(key: CacheKey, token: string, mode: AcquireMode): Promise<Acquired> {
+  async acquire(key: CacheKey<unknown>, token: string, mode: AcquireMode): Promise<Acquired> {
     const keys = [this.tenantGenKey(key), this.lockKey(key)];
     if (!this.cluster) keys.push(this.globalGenKey);
     const [state, entry, value] = await this.timed(
@@ -190,7 +190,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
 
   /** Stores `value` (unless null), releases the lock if still ours and wakes the waiters. */
   async finish(
-    key: CacheKey,
+    key: CacheKey<unknown>,
     entry: string,
     value: Buffer | null,
     ttlMs: number,
@@ -212,14 +212,14 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Extends the leader's lease; false once the lock is no longer ours (or we are shutting down). */
-  async renew(key: CacheKey, token: string): Promise<boolean> {
+  async renew(key: CacheKey<unknown>, token: string): Promise<boolean> {
     if (this.closed) return false;
     return (
       (await this.timed(this.scripts.cacheRenew(this.lockKey(key), token, this.leaseMs))) === 1
     );
   }
 
-  async poll(key: CacheKey, entry: string): Promise<Polled> {
+  async poll(key: CacheKey<unknown>, entry: string): Promise<Polled> {
     const [state, value] = await this.timed(this.scripts.cachePollBuffer(this.lockKey(key), entry));
     const s = state.toString();
     if (s === 'hit') return { state: 'hit', value };
@@ -235,7 +235,7 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Registers interest in the lock's outcome; null when the waiter registry is full. */
-  watch(key: CacheKey): Waiter | null {
+  watch(key: CacheKey<unknown>): Waiter | null {
     return this.waiters.register(this.lockKey(key));
   }
 
@@ -269,15 +269,15 @@ export class CacheStore implements OnModuleInit, OnModuleDestroy {
     return this.client as unknown as ScriptCommands;
   }
 
-  private tenantGenKey(key: CacheKey): string {
+  private tenantGenKey(key: CacheKey<unknown>): string {
     return this.redis.keys.tenant(key.tenantId, 'cache', 'gen');
   }
 
-  private lockKey(key: CacheKey): string {
+  private lockKey(key: CacheKey<unknown>): string {
     return this.redis.keys.tenant(key.tenantId, 'cache', 'lock', key.digest);
   }
 
-  private entryPrefix(key: CacheKey): string {
+  private entryPrefix(key: CacheKey<unknown>): string {
     return `${this.redis.keys.tenant(key.tenantId, 'cache', 'e')}:`;
   }
 

@@ -24,9 +24,32 @@ export interface CachedAnswer {
   readonly costUnits: number;
 }
 
+/**
+ * An embeddings answer as the cache keeps it: the vectors exactly (float32), and like CachedAnswer
+ * the provider, tokens and cost of the original call.
+ */
+export interface EmbeddingAnswer {
+  readonly vectors: readonly Float32Array[];
+  readonly promptTokens: number;
+  readonly provider: string;
+  readonly providerModel: string;
+  /** Units of 1e-10 USD. */
+  readonly costUnits: number;
+}
+
+/** The stored form of one kind of answer (chat answers, embeddings). */
+export interface AnswerCodec<A> {
+  /** The bytes to store, or null when the answer must not be cached. */
+  encode(answer: A): Promise<Buffer | null>;
+  /** The answer, or null for bytes this version cannot read (a miss, never an error). */
+  decode(bytes: Buffer): Promise<A | null>;
+  /** Why `encode` refuses the answer (incomplete, malformed), or null (it may still be too large). */
+  uncacheableReason(answer: A): string | null;
+}
+
 /** How a request that was not answered from the cache gets its answer. */
-export interface Coalesced {
-  readonly answer: CachedAnswer;
+export interface Coalesced<A = CachedAnswer> {
+  readonly answer: A;
   /** True when this request called the provider (and pays for it); false for a shared answer. */
   readonly leader: boolean;
   /**
@@ -37,12 +60,12 @@ export interface Coalesced {
 }
 
 /** A miss's (or bypass's) way to the provider. Exactly one of its methods is used, once. */
-export interface CacheFill {
+export interface CacheFill<A = CachedAnswer> {
   /**
    * Calls `compute`, unless an identical request in flight (on any instance) answers first; a
    * leader stores its answer and wakes the waiters. Rejects with `compute`'s error.
    */
-  run(compute: () => Promise<CachedAnswer>): Promise<Coalesced>;
+  run(compute: () => Promise<A>): Promise<Coalesced<A>>;
   /**
    * The request will not call the provider (refused by admission, say): a held lock is released
    * at once so identical requests waiting for it call the provider themselves. Never rejects.
@@ -52,23 +75,26 @@ export interface CacheFill {
 
 /** The outcome of a request's cache round trip (CacheService.open). */
 /** An opening without a usable entry: the answer is to be computed through `fill`. */
-export interface CacheMiss {
+export interface CacheMiss<A = CachedAnswer> {
   readonly status: 'miss' | 'bypass';
-  readonly fill: CacheFill;
+  readonly fill: CacheFill<A>;
 }
 
-export type CacheOpening = { readonly status: 'hit'; readonly answer: CachedAnswer } | CacheMiss;
+export type CacheOpening<A = CachedAnswer> =
+  { readonly status: 'hit'; readonly answer: A } | CacheMiss<A>;
 
 declare const cacheKeyBrand: unique symbol;
 
 /**
- * The identity of a cacheable request. Only `CacheService.key()` makes one (the brand keeps a
- * hand-built object from type-checking), and it carries the tenant it was built for, so an entry
- * can never be read or written for another tenant.
+ * The identity of a cacheable request. Only `CacheService.key()` and `embeddingKey()` make one (the
+ * brand keeps a hand-built object from type-checking), and it carries the tenant it was built for,
+ * so an entry can never be read or written for another tenant, and the codec of its kind of answer,
+ * so an entry is always read as what it was written as.
  */
-export interface CacheKey {
+export interface CacheKey<A = CachedAnswer> {
   readonly tenantId: string;
   /** SHA-256 (hex) of the canonical JSON of tenant, model alias and output-affecting parameters. */
   readonly digest: string;
+  readonly codec: AnswerCodec<A>;
   readonly [cacheKeyBrand]: true;
 }

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zlib } from 'node:zlib';
-import type { CachedAnswer } from './cache.types';
+import type { AnswerCodec, CachedAnswer } from './cache.types';
 
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
@@ -41,7 +41,11 @@ export function uncacheableReason(answer: unknown): string | null {
 }
 
 /** The stored form of an answer: format byte + JSON, brotli-compressed when large. */
-export class CachedAnswerCodec {
+export class CachedAnswerCodec implements AnswerCodec<CachedAnswer> {
+  uncacheableReason(answer: CachedAnswer): string | null {
+    return uncacheableReason(answer);
+  }
+
   /** The bytes to store, or null when the answer must not be cached. */
   async encode(answer: CachedAnswer): Promise<Buffer | null> {
     if (uncacheableReason(answer) !== null) return null;

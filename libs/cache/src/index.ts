@@ -8,5 +8,7 @@ export type {
   CacheMiss,
   CacheOpening,
   Coalesced,
+  EmbeddingAnswer,
 } from './cache.types';
+export type { EmbeddingEncoding } from './cache-key.builder';
 export { NON_KEY_PARAMS } from './cache-key.builder';

@@ -51,25 +51,10 @@ export class CompletionsService {
     private readonly admission: AdmissionService,
   ) {}
 
-  /** Resolves the requested alias for this tenant: 404 unknown, 403 not allowed. */
+  /** Resolves the requested alias for this tenant: 404 unknown, 403 not allowed, 400 not chat. */
   resolveModel(tenant: TenantContext, ctx: RequestContext, alias: string): ModelConfig {
     ctx.audit.model = alias;
-    const model = this.providers.model(alias);
-    if (!model) {
-      throw new GatewayError('model_not_found', `The model '${echoInput(alias)}' does not exist.`, {
-        param: 'model',
-      });
-    }
-    if (tenant.allowedModels !== null && !tenant.allowedModels.includes(alias)) {
-      throw new GatewayError(
-        'model_not_allowed',
-        `This key may not use the model '${echoInput(alias)}'.`,
-        {
-          param: 'model',
-        },
-      );
-    }
-    return model;
+    return this.providers.resolveModel(tenant, alias, 'chat');
   }
 
   async complete(

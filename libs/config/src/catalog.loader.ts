@@ -7,6 +7,7 @@ import type {
   CircuitBreakerConfig,
   HealthCheckConfig,
   ModelConfig,
+  ModelKind,
   ModelPrice,
   ProviderConfig,
   ProviderType,
@@ -34,6 +35,22 @@ const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = {
 };
 /** Four decimals per 1M tokens = units of 1e-10 USD per token (see PricePerToken). */
 const PRICE_PATTERN = /^(\d{1,7})(?:\.(\d{1,4}))?$/;
+const MODEL_KINDS: readonly ModelKind[] = ['chat', 'embedding'];
+/** Far above any embedding model's vector length; catches a typo'd extra digit. */
+const MAX_DIMENSIONS = 65_536;
+
+/**
+ * A `pricing` entry as written. Which fields it must have depends on the kind of the models whose
+ * routes use it, known only once the models are read: a chat route needs `output`, an embedding
+ * route has no output tokens and may declare `dimensions`.
+ */
+interface PriceEntry {
+  readonly at: string;
+  readonly price: ModelPrice;
+  readonly hasOutput: boolean;
+  readonly hasMaxOutputTokens: boolean;
+  readonly dimensions: number | undefined;
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -245,8 +262,8 @@ function parseHealthCheck(
   };
 }
 
-function parsePricing(node: unknown, problems: string[]): Map<string, ModelPrice> {
-  const out = new Map<string, ModelPrice>();
+function parsePricing(node: unknown, problems: string[]): Map<string, PriceEntry> {
+  const out = new Map<string, PriceEntry>();
   if (node === undefined || node === null) return out;
   if (!isRecord(node)) {
     problems.push('pricing: expected a mapping of "provider/model" to {input, output}');
@@ -259,20 +276,31 @@ function parsePricing(node: unknown, problems: string[]): Map<string, ModelPrice
       continue;
     }
     const input = parsePrice(raw.input, `${at}.input`, problems);
-    const output = parsePrice(raw.output, `${at}.output`, problems);
+    const hasOutput = raw.output !== undefined && raw.output !== null;
+    const output = hasOutput ? parsePrice(raw.output, `${at}.output`, problems) : null;
     const maxOutputTokens = positiveInt(
       raw.max_output_tokens,
       DEFAULT_MAX_OUTPUT_TOKENS,
       `${at}.max_output_tokens`,
       problems,
     );
-    if (input && output) {
+    const dimensions = positiveInt(raw.dimensions, 0, `${at}.dimensions`, problems);
+    if (dimensions > MAX_DIMENSIONS) {
+      problems.push(`${at}.dimensions: expected at most ${MAX_DIMENSIONS}`);
+    }
+    if (input && (output || !hasOutput)) {
       out.set(key, {
-        input: input.units,
-        output: output.units,
-        inputPerMillion: input.text,
-        outputPerMillion: output.text,
-        maxOutputTokens,
+        at,
+        price: {
+          input: input.units,
+          output: output?.units ?? 0,
+          inputPerMillion: input.text,
+          outputPerMillion: output?.text ?? '0',
+          maxOutputTokens,
+        },
+        hasOutput,
+        hasMaxOutputTokens: raw.max_output_tokens !== undefined && raw.max_output_tokens !== null,
+        dimensions: dimensions > 0 ? dimensions : undefined,
       });
     }
   }
@@ -310,7 +338,7 @@ function numberToPlainString(n: number): string {
 function parseModels(
   node: unknown,
   providers: ReadonlyMap<string, ProviderConfig>,
-  prices: ReadonlyMap<string, ModelPrice>,
+  prices: ReadonlyMap<string, PriceEntry>,
   problems: string[],
 ): Map<string, ModelConfig> {
   const out = new Map<string, ModelConfig>();
@@ -318,11 +346,23 @@ function parseModels(
     problems.push('models: at least one model alias is required');
     return out;
   }
+  // A pricing entry shared by several routes is reported once.
+  const reported = new Set<string>();
+  const report = (problem: string) => {
+    if (reported.has(problem)) return;
+    reported.add(problem);
+    problems.push(problem);
+  };
   for (const [alias, raw] of Object.entries(node)) {
     const at = `models.${alias}`;
     const list = Array.isArray(raw) ? raw : isRecord(raw) ? raw.routes : undefined;
     if (!Array.isArray(list) || list.length === 0) {
       problems.push(`${at}: expected a non-empty list of {provider, model} routes`);
+      continue;
+    }
+    const kind = isRecord(raw) && raw.kind !== undefined ? raw.kind : 'chat';
+    if (!MODEL_KINDS.includes(kind as ModelKind)) {
+      problems.push(`${at}.kind: expected one of ${MODEL_KINDS.join(', ')}`);
       continue;
     }
     const routes: RouteConfig[] = [];
@@ -340,18 +380,52 @@ function parseModels(
         problems.push(`${here}: unknown provider "${entry.provider}"`);
         return;
       }
-      const price = prices.get(`${entry.provider}/${entry.model}`);
-      if (!price) {
+      if (kind === 'embedding' && providers.get(entry.provider)?.type === 'anthropic') {
+        problems.push(`${here}: provider "${entry.provider}" (anthropic) has no embeddings API`);
+        return;
+      }
+      const priced = prices.get(`${entry.provider}/${entry.model}`);
+      if (!priced) {
         problems.push(
           `${here}: no price for ${entry.provider}/${entry.model} in pricing (refusing a silent $0)`,
         );
         return;
       }
-      routes.push({ provider: entry.provider, model: entry.model, price });
+      const problem = pricingProblem(priced, kind as ModelKind);
+      if (problem) {
+        report(problem);
+        return;
+      }
+      const route: RouteConfig = {
+        provider: entry.provider,
+        model: entry.model,
+        price: priced.price,
+      };
+      routes.push(
+        priced.dimensions === undefined ? route : { ...route, dimensions: priced.dimensions },
+      );
     });
-    if (routes.length === list.length) out.set(alias, { alias, routes });
+    if (routes.length === list.length) out.set(alias, { alias, kind: kind as ModelKind, routes });
   }
   return out;
+}
+
+/** What a pricing entry lacks (or has too much of) for the kind of model a route serves. */
+function pricingProblem(entry: PriceEntry, kind: ModelKind): string | null {
+  if (kind === 'chat') {
+    if (!entry.hasOutput) return `${entry.at}.output: missing price (USD per 1M tokens)`;
+    if (entry.dimensions !== undefined) {
+      return `${entry.at}.dimensions: only embedding models have dimensions`;
+    }
+    return null;
+  }
+  if (entry.price.output !== 0) {
+    return `${entry.at}.output: an embedding model has no output tokens (omit output or set it to 0)`;
+  }
+  if (entry.hasMaxOutputTokens) {
+    return `${entry.at}.max_output_tokens: an embedding model has no output tokens`;
+  }
+  return null;
 }
 
 function positiveInt(value: unknown, fallback: number, at: string, problems: string[]): number {

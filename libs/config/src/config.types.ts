@@ -180,10 +180,23 @@ export interface RouteConfig {
   readonly provider: string;
   readonly model: string;
   readonly price: ModelPrice;
+  /**
+   * Embedding routes only: the length of the vectors the model returns by default (catalog
+   * `dimensions`), when declared. Bounds a request's `dimensions` and sizes the `mock` provider's
+   * vectors.
+   */
+  readonly dimensions?: number;
 }
+
+/**
+ * What a model alias answers: `chat` (the completion endpoints) or `embedding` (`/v1/embeddings`).
+ * A request to the other kind's endpoint is refused before anything is reserved or called.
+ */
+export type ModelKind = 'chat' | 'embedding';
 
 export interface ModelConfig {
   readonly alias: string;
+  readonly kind: ModelKind;
   readonly routes: readonly RouteConfig[];
 }
 

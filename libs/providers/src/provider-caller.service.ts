@@ -8,6 +8,18 @@ import { OpenAiAdapter } from './adapters/openai.adapter';
 import type { ChatRequest, ChatResult } from './chat.types';
 import { ProviderError } from './provider.error';
 import { UpstreamClient } from './transport/upstream-client';
+import type { EmbeddingAdapter } from './adapters/embedding-adapter';
+import { MockEmbeddingsAdapter } from './adapters/mock-embeddings.adapter';
+import { OpenAiCompatibleEmbeddingsAdapter } from './adapters/openai-compatible-embeddings.adapter';
+import { OpenAiEmbeddingsAdapter } from './adapters/openai-embeddings.adapter';
+import type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
+
+/** Embedding wire formats; Anthropic has no embeddings API (the catalog refuses such a route). */
+const EMBEDDING_ADAPTERS: Readonly<Partial<Record<ProviderType, EmbeddingAdapter>>> = {
+  openai: new OpenAiEmbeddingsAdapter(),
+  'openai-compatible': new OpenAiCompatibleEmbeddingsAdapter(),
+};
+const MOCK_EMBEDDINGS = new MockEmbeddingsAdapter();
 
 /** Adapters are stateless, so one instance per wire format serves every provider of that type. */
 const ADAPTERS: Readonly<Record<Exclude<ProviderType, 'mock'>, ChatAdapter>> = {
@@ -59,6 +71,31 @@ export class ProviderCaller {
     if (res.status < 200 || res.status >= 300) {
       throw adapter.parseError(res.status, res.headers, res.body, provider);
     }
+  }
+
+  /** One embeddings attempt: like `chat`, through the provider's embedding adapter. */
+  async embed(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: EmbeddingRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<EmbeddingResult> {
+    if (provider.type === 'mock') return MOCK_EMBEDDINGS.embed(provider, route, request, signal);
+    const adapter = EMBEDDING_ADAPTERS[provider.type];
+    if (!adapter) {
+      throw new ProviderError('not_found', `provider type ${provider.type} has no embeddings`);
+    }
+    const res = await this.upstream.send(
+      provider,
+      adapter.embeddingRequest(provider, route, request),
+      timeoutMs,
+      signal,
+    );
+    if (res.status < 200 || res.status >= 300) {
+      throw adapter.parseError(res.status, res.headers, res.body, provider);
+    }
+    return adapter.parseEmbeddings(res.body, route, request);
   }
 
   static toProviderError(err: unknown): ProviderError {

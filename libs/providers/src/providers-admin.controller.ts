@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { GatewayConfigService } from '@gateway/config';
+import { GatewayConfigService, type ModelKind } from '@gateway/config';
 import { AdminRoute } from '@gateway/tenancy';
 import type { ProviderStatus } from './provider-registry.service';
 import { ProvidersService } from './providers.service';
@@ -11,11 +11,15 @@ export interface CatalogRouteView {
   /** USD per 1M tokens, exactly as in the catalog. */
   input_per_1m: number;
   output_per_1m: number;
-  max_output_tokens: number;
+  /** Chat routes: the reserved maximum output. */
+  max_output_tokens?: number;
+  /** Embedding routes: the declared vector length, or null. */
+  dimensions?: number | null;
 }
 
 export interface CatalogModelView {
   model: string;
+  kind: ModelKind;
   routes: CatalogRouteView[];
 }
 
@@ -43,6 +47,7 @@ const MODELS_EXAMPLE = {
   data: [
     {
       model: 'gpt-4o',
+      kind: 'chat',
       routes: [
         {
           provider: 'openai',
@@ -57,6 +62,19 @@ const MODELS_EXAMPLE = {
           input_per_1m: 3,
           output_per_1m: 15,
           max_output_tokens: 64000,
+        },
+      ],
+    },
+    {
+      model: 'text-embedding-3-small',
+      kind: 'embedding',
+      routes: [
+        {
+          provider: 'openai',
+          model: 'text-embedding-3-small',
+          input_per_1m: 0.02,
+          output_per_1m: 0,
+          dimensions: 1536,
         },
       ],
     },
@@ -78,12 +96,15 @@ export class ProvidersAdminController {
     this.catalogView = {
       data: [...config.catalog.models.values()].map((m) => ({
         model: m.alias,
+        kind: m.kind,
         routes: m.routes.map((r) => ({
           provider: r.provider,
           model: r.model,
           input_per_1m: Number(r.price.inputPerMillion),
           output_per_1m: Number(r.price.outputPerMillion),
-          max_output_tokens: r.price.maxOutputTokens,
+          ...(m.kind === 'chat'
+            ? { max_output_tokens: r.price.maxOutputTokens }
+            : { dimensions: r.dimensions ?? null }),
         })),
       })),
     };
@@ -141,6 +162,7 @@ export class ProvidersAdminController {
             type: 'object',
             properties: {
               model: { type: 'string' },
+              kind: { type: 'string', enum: ['chat', 'embedding'] },
               routes: {
                 type: 'array',
                 items: {
@@ -150,7 +172,12 @@ export class ProvidersAdminController {
                     model: { type: 'string' },
                     input_per_1m: { type: 'number' },
                     output_per_1m: { type: 'number' },
-                    max_output_tokens: { type: 'integer' },
+                    max_output_tokens: { type: 'integer', description: 'chat models' },
+                    dimensions: {
+                      type: 'integer',
+                      nullable: true,
+                      description: 'embedding models: the declared vector length',
+                    },
                   },
                 },
               },

@@ -2,12 +2,15 @@ import { type GatewayConfig, GatewayConfigService, type ModelConfig } from '@gat
 import type { TenantContext } from '@gateway/context';
 import { GatewayMetrics } from '@gateway/observability';
 import { providerConfig, route } from './__fixtures__/fixtures';
+import type { GatewayError } from '@gateway/errors';
+import type { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry } from './provider-registry.service';
 import type { ProviderRouter } from './provider-router.service';
 import { ProvidersService } from './providers.service';
 
 const multi: ModelConfig = {
   alias: 'multi',
+  kind: 'chat',
   routes: [
     route({ provider: 'openai', model: 'a' }),
     route({ provider: 'anthropic', model: 'b' }),
@@ -16,10 +19,15 @@ const multi: ModelConfig = {
     route({ provider: 'mock', model: 'd' }),
   ],
 };
-const solo: ModelConfig = { alias: 'solo', routes: [route({ provider: 'mock', model: 'x' })] };
+const solo: ModelConfig = {
+  alias: 'solo',
+  kind: 'chat',
+  routes: [route({ provider: 'mock', model: 'x' })],
+};
 /** Every route on a provider without its key: not offered. */
 const keyless: ModelConfig = {
   alias: 'keyless',
+  kind: 'chat',
   routes: [route({ provider: 'anthropic', model: 'b' })],
 };
 
@@ -50,6 +58,7 @@ function serviceFor(models: ModelConfig[]): ProvidersService {
     config,
     new ProviderRegistry(config, new GatewayMetrics()),
     undefined as unknown as ProviderRouter,
+    undefined as unknown as ProviderCaller,
   );
 }
 
@@ -123,5 +132,46 @@ describe('ProvidersService with an unconfigured provider', () => {
   it('is degraded when it can offer no model at all', () => {
     expect(serviceFor([keyless]).isDegraded()).toBe(true);
     expect(serviceFor([keyless]).modelsFor(tenant({}))).toEqual([]);
+  });
+});
+
+describe('ProvidersService.resolveModel', () => {
+  const vectors: ModelConfig = {
+    alias: 'vectors',
+    kind: 'embedding',
+    routes: [route({ provider: 'mock', model: 'e' })],
+  };
+  const catalog = serviceFor([solo, vectors]);
+  const codeOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return { code: (err as GatewayError).code, message: (err as Error).message };
+    }
+    return null;
+  };
+
+  it('returns a model of the kind the endpoint serves', () => {
+    expect(catalog.resolveModel(tenant({}), 'solo', 'chat')).toBe(solo);
+    expect(catalog.resolveModel(tenant({}), 'vectors', 'embedding')).toBe(vectors);
+  });
+
+  it('refuses an unknown alias (404), a forbidden one (403), the other kind (400)', () => {
+    expect(codeOf(() => catalog.resolveModel(tenant({}), 'nope', 'chat'))?.code).toBe(
+      'model_not_found',
+    );
+    expect(
+      codeOf(() =>
+        catalog.resolveModel(tenant({ allowedModels: ['solo'] }), 'vectors', 'embedding'),
+      )?.code,
+    ).toBe('model_not_allowed');
+    expect(codeOf(() => catalog.resolveModel(tenant({}), 'vectors', 'chat'))).toEqual({
+      code: 'invalid_request',
+      message: "The model 'vectors' is an embedding model: use POST /v1/embeddings.",
+    });
+    expect(codeOf(() => catalog.resolveModel(tenant({}), 'solo', 'embedding'))).toEqual({
+      code: 'invalid_request',
+      message: "The model 'solo' is a chat model: embeddings need an embedding model.",
+    });
   });
 });

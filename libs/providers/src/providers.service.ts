@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayConfigService, type ModelConfig, type RouteConfig } from '@gateway/config';
+import {
+  GatewayConfigService,
+  type ModelConfig,
+  type ModelKind,
+  type RouteConfig,
+} from '@gateway/config';
 import type { AuditDraft, TenantContext } from '@gateway/context';
+import { echoInput, GatewayError } from '@gateway/errors';
+import type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
+import { ProviderCaller } from './provider-caller.service';
 import type { ChatRequest, ChatResult } from './chat.types';
 import { ProviderRegistry, type ProviderStatus } from './provider-registry.service';
 import { ProviderRouter } from './provider-router.service';
@@ -18,6 +26,7 @@ export class ProvidersService {
     private readonly config: GatewayConfigService,
     private readonly registry: ProviderRegistry,
     private readonly router: ProviderRouter,
+    private readonly caller: ProviderCaller,
   ) {
     // Whether a provider is configured is fixed at boot (its key), so this list is too.
     this.servable = [...config.catalog.models.values()].filter((m) =>
@@ -72,6 +81,68 @@ export class ProvidersService {
     signal?: AbortSignal,
   ): Promise<{ result: ChatResult; route: RouteConfig; upstreamNs: bigint }> {
     return this.router.complete(this.routesFor(tenant, model), request, draft, signal);
+  }
+
+  /**
+   * The alias a request names, for an endpoint serving `kind`: 404 `model_not_found` when unknown,
+   * 403 `model_not_allowed` when the tenant may not use it, 400 naming `model` when it is of the
+   * other kind (a chat request to an embedding model, or the reverse).
+   */
+  resolveModel(tenant: TenantContext, alias: string, kind: ModelKind): ModelConfig {
+    const model = this.model(alias);
+    if (!model) {
+      throw new GatewayError('model_not_found', `The model '${echoInput(alias)}' does not exist.`, {
+        param: 'model',
+      });
+    }
+    if (tenant.allowedModels !== null && !tenant.allowedModels.includes(alias)) {
+      throw new GatewayError(
+        'model_not_allowed',
+        `This key may not use the model '${echoInput(alias)}'.`,
+        {
+          param: 'model',
+        },
+      );
+    }
+    if (model.kind !== kind) {
+      throw new GatewayError(
+        'invalid_request',
+        model.kind === 'embedding'
+          ? `The model '${alias}' is an embedding model: use POST /v1/embeddings.`
+          : `The model '${alias}' is a chat model: embeddings need an embedding model.`,
+        { param: 'model' },
+      );
+    }
+    return model;
+  }
+
+  /**
+   * Embeddings along the tenant's routes, through the router's one retry/fallback/breaker loop
+   * (operation `embeddings` in the metrics); attempts and errors as for `complete`.
+   */
+  async embed(
+    tenant: TenantContext,
+    model: ModelConfig,
+    request: EmbeddingRequest,
+    draft: AuditDraft,
+    signal?: AbortSignal,
+  ): Promise<{ result: EmbeddingResult; route: RouteConfig; upstreamNs: bigint }> {
+    const { value, route, upstreamNs } = await this.router.run(
+      this.routesFor(tenant, model),
+      draft,
+      {
+        operation: 'embeddings',
+        attempt: (provider, r, timeoutMs, s) =>
+          this.caller.embed(provider, r, request, timeoutMs, s),
+        usage: (result) => ({
+          providerModel: result.providerModel,
+          promptTokens: result.promptTokens,
+          completionTokens: 0,
+        }),
+      },
+      signal,
+    );
+    return { result: value, route, upstreamNs };
   }
 
   statuses(): ProviderStatus[] {

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AdmissionModule } from '@gateway/admission';
+import { AuditModule } from '@gateway/audit';
+import { CacheModule } from '@gateway/cache';
+import { ProvidersModule } from '@gateway/providers';
+import { EmbeddingsController } from './embeddings.controller';
+import { EmbeddingsService } from './embeddings.service';
+
+/** The embeddings route and its pipeline, over the same facades as completions. */
+@Module({
+  imports: [ProvidersModule, CacheModule, AdmissionModule, AuditModule],
+  controllers: [EmbeddingsController],
+  providers: [EmbeddingsService],
+  exports: [EmbeddingsService],
+})
+export class EmbeddingsModule {}
