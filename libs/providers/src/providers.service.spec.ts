@@ -2,6 +2,7 @@ import { type GatewayConfig, GatewayConfigService, type ModelConfig } from '@gat
 import type { TenantContext } from '@gateway/context';
 import { GatewayMetrics } from '@gateway/observability';
 import { providerConfig, route } from './__fixtures__/fixtures';
+import type { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry } from './provider-registry.service';
 import type { ProviderRouter } from './provider-router.service';
 import { ProvidersService } from './providers.service';
@@ -50,6 +51,7 @@ function serviceFor(models: ModelConfig[]): ProvidersService {
     config,
     new ProviderRegistry(config, new GatewayMetrics()),
     undefined as unknown as ProviderRouter,
+    undefined as unknown as ProviderCaller,
   );
 }
 

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { GatewayConfigService, type ModelConfig, type RouteConfig } from '@gateway/config';
 import type { AuditDraft, TenantContext } from '@gateway/context';
 import type { ChatRequest, ChatResult } from './chat.types';
+import type { ChatStream } from './chat-stream';
+import { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry, type ProviderStatus } from './provider-registry.service';
-import { ProviderRouter } from './provider-router.service';
+import { type AttemptUsage, ProviderRouter } from './provider-router.service';
 
 /**
  * The providers lib's facade: the catalog's models and routes as a tenant sees them, one completion
@@ -18,6 +20,7 @@ export class ProvidersService {
     private readonly config: GatewayConfigService,
     private readonly registry: ProviderRegistry,
     private readonly router: ProviderRouter,
+    private readonly caller: ProviderCaller,
   ) {
     // Whether a provider is configured is fixed at boot (its key), so this list is too.
     this.servable = [...config.catalog.models.values()].filter((m) =>
@@ -72,6 +75,38 @@ export class ProvidersService {
     signal?: AbortSignal,
   ): Promise<{ result: ChatResult; route: RouteConfig; upstreamNs: bigint }> {
     return this.router.complete(this.routesFor(tenant, model), request, draft, signal);
+  }
+
+  /**
+   * Opens a streamed completion along the tenant's routes, with the same retries, fallback and
+   * breakers as `complete`: an attempt succeeds when the provider's first event arrives, so a
+   * provider failing before that is replaced by the next route. The caller reads the stream to its
+   * end (then reports its usage with `recordStreamUsage`) or closes it; `signal` closes it too.
+   */
+  async openStream(
+    tenant: TenantContext,
+    model: ModelConfig,
+    request: ChatRequest,
+    draft: AuditDraft,
+    signal?: AbortSignal,
+  ): Promise<{ stream: ChatStream; route: RouteConfig; upstreamNs: bigint }> {
+    const { value, route, upstreamNs } = await this.router.run(
+      this.routesFor(tenant, model),
+      draft,
+      {
+        operation: 'chat',
+        attempt: (provider, r, timeoutMs, s) =>
+          this.caller.openStream(provider, r, request, timeoutMs, s),
+        usage: () => null,
+      },
+      signal,
+    );
+    return { stream: value, route, upstreamNs };
+  }
+
+  /** The token-usage metrics of a stream, known only at its end. */
+  recordStreamUsage(route: RouteConfig, usage: AttemptUsage): void {
+    this.router.recordTokens('chat', route, usage);
   }
 
   statuses(): ProviderStatus[] {

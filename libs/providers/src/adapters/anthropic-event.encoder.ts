@@ -1,5 +1,5 @@
 import type { FinishReason } from '../chat.types';
-import type { StreamUsage } from './openai-chunk.encoder';
+import type { StreamEncoder, StreamUsage } from './stream-encoder';
 
 /** Unified finish reasons → Anthropic's `stop_reason`. */
 export function anthropicStopReason(reason: FinishReason): string {
@@ -22,7 +22,7 @@ export function anthropicStopReason(reason: FinishReason): string {
  * with the stop reason and the final usage, `message_stop`. The final usage repeats
  * `input_tokens`, because a provider speaking OpenAI's format only reports them at the end.
  */
-export class AnthropicEventEncoder {
+export class AnthropicEventEncoder implements StreamEncoder {
   constructor(
     /** `msg_…`. */
     private readonly id: string,
@@ -50,6 +50,11 @@ export class AnthropicEventEncoder {
         content_block: { type: 'text', text: '' },
       })
     );
+  }
+
+  /** Anthropic sends the stop reason with the final usage, in `message_delta`. */
+  finish(): string {
+    return '';
   }
 
   text(text: string): string {

@@ -1,4 +1,5 @@
 import type { FinishReason } from '../chat.types';
+import type { StreamEncoder, StreamUsage } from './stream-encoder';
 
 export interface ChunkStreamOptions {
   /** `chatcmpl-…`, the same on every chunk. */
@@ -9,11 +10,6 @@ export interface ChunkStreamOptions {
   readonly model: string;
   /** `stream_options.include_usage`: a usage-only chunk before `[DONE]`, and `usage: null` before. */
   readonly includeUsage: boolean;
-}
-
-export interface StreamUsage {
-  readonly promptTokens: number;
-  readonly completionTokens: number;
 }
 
 /** OpenAI's finish reasons; `other` has no name there and reads as a normal stop. */
@@ -27,7 +23,7 @@ export function openAiFinishReason(reason: FinishReason): string {
  * decides when each piece is written (the clean end only after the record is durable). The chunk
  * envelope is built once, so a text chunk costs one JSON.stringify of its text.
  */
-export class OpenAiChunkEncoder {
+export class OpenAiChunkEncoder implements StreamEncoder {
   private readonly head: string;
   private readonly tail: string;
   private readonly includeUsage: boolean;
