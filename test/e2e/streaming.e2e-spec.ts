@@ -344,6 +344,18 @@ describe('streaming and /v1/messages (e2e, fake upstreams that stream like the p
       });
     });
 
+    it('streams are measured: time to first token, streams by outcome, interruptions by cause', async () => {
+      const metrics = (await gw.http().get('/metrics')).text;
+      expect(metrics).toMatch(
+        /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_provider_name="openai"[^}]*\} [1-9]/,
+      );
+      expect(metrics).toMatch(/llm_gateway_streams_total\{outcome="success"\} [1-9]/);
+      expect(metrics).toMatch(/llm_gateway_streams_total\{outcome="upstream_error"\} [1-9]/);
+      expect(metrics).toMatch(
+        /llm_gateway_stream_interruptions_total\{provider="openai",cause="timeout"\} [1-9]/,
+      );
+    });
+
     it('a client that disconnects aborts the upstream at once; recorded as client_closed', async () => {
       await openai.setMode('ok', { eventDelayMs: 150 });
       const controller = new AbortController();
@@ -465,6 +477,86 @@ describe('streaming and /v1/messages (e2e, fake upstreams that stream like the p
   });
 
   describe('cache', () => {
+    it('coalesced followers of a streaming leader get the complete answer in their own format', async () => {
+      await openai.setMode('ok', { eventDelayMs: 60 });
+      const text = prompt('coalesced stream');
+      const body = {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user' as const, content: text }],
+        max_tokens: 100,
+      };
+      const leader = raw('/v1/chat/completions', { ...body, stream: true });
+      await sleep(150); // the leader holds the lock and is streaming
+      const [streamFollower, jsonFollower, anthropicFollower] = await Promise.all([
+        raw('/v1/chat/completions', {
+          ...body,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+        raw('/v1/chat/completions', body),
+        raw('/v1/messages', { ...body, stream: true }),
+      ]);
+      const lead = await leader;
+      const expected = expectedAnswer('openai', text);
+      const joined = (r: RawStream) =>
+        r.data
+          .filter((d) => d !== '[DONE]')
+          .map((d) => JSON.parse(d) as { choices: Array<{ delta?: { content?: string } }> })
+          .map((c) => c.choices[0]?.delta?.content ?? '')
+          .join('');
+      expect(joined(lead)).toBe(expected.content);
+      expect(joined(streamFollower)).toBe(expected.content);
+      expect(JSON.parse(streamFollower.data.at(-2)!).usage.completion_tokens).toBe(
+        expected.completion,
+      );
+      expect(JSON.parse(jsonFollower.text).choices[0].message.content).toBe(expected.content);
+      expect(anthropicFollower.text).toContain('event: message_stop');
+      expect(openai.stats().chat).toBe(1);
+      for (const r of [streamFollower, jsonFollower, anthropicFollower]) {
+        expect(r.headers.get('x-cache')).toBe('HIT');
+        expect(await record(r.headers.get('x-request-id')!, 0)).toMatchObject({
+          outcome: 'cached',
+          cost: 0,
+        });
+      }
+    });
+
+    it("a tenant's usage report equals the sum of its records, streams (whole and broken) included", async () => {
+      const t = await createTenant(gw, { rate_limit: 100, monthly_budget: 10 });
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: t.api_key, maxRetries: 0 });
+      const ask = async () => {
+        const s = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: prompt('usage sum') }],
+          stream: true,
+        });
+        try {
+          for await (const chunk of s) void chunk;
+        } catch {
+          // the broken one
+        }
+      };
+      await ask();
+      await openai.setMode('stream_cut', { streamAfter: 2 });
+      await ask();
+      await openai.setMode('ok');
+      await ask();
+      const audit = await gw
+        .http()
+        .get(`/api/v1/admin/audit?tenant_id=${t.tenant_id}&limit=500`)
+        .set('X-API-Key', gw.adminKey);
+      const rows = audit.body.data as AuditRow[];
+      expect(rows.map((r) => r.outcome).sort()).toEqual(['success', 'success', 'upstream_error']);
+      const usage = await gw.http().get('/api/v1/usage?days=1').set('X-API-Key', t.api_key);
+      const reported = (usage.body.usage_by_provider as Array<{ cost: number }>).reduce(
+        (a, r) => a + r.cost,
+        0,
+      );
+      const recorded = rows.reduce((a, r) => a + r.cost, 0);
+      expect(reported).toBeCloseTo(recorded, 10);
+      expect(recorded).toBeGreaterThan(0);
+    });
+
     it('a completed stream is stored and replayed as a stream and as JSON; a cached answer serves a stream', async () => {
       const text = prompt('cached stream');
       const body = {

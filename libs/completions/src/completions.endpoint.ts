@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { unitsToUsd } from '@gateway/billing';
 import type { RequestContext, TenantContext } from '@gateway/context';
+import { GatewayMetrics } from '@gateway/observability';
 import {
   AnthropicEventEncoder,
   anthropicStopReason,
@@ -37,7 +38,10 @@ export type CompletionReply =
  */
 @Injectable()
 export class CompletionsEndpoint {
-  constructor(private readonly completions: CompletionsService) {}
+  constructor(
+    private readonly completions: CompletionsService,
+    private readonly metrics: GatewayMetrics,
+  ) {}
 
   async handle(
     format: CompletionFormat,
@@ -107,9 +111,13 @@ export class CompletionsEndpoint {
         sse.open({ 'X-Cache': out.cacheStatus, 'X-Gateway-Provider': out.answer.provider });
         sse.replay(out.answer);
       }
+      this.metrics.streamsTotal.inc({ outcome: ctx.audit.outcome ?? 'success' });
       return new StreamReply(sse, res, { kind: 'complete', answer: out.answer });
     } catch (err) {
       if (!(err instanceof StreamInterruptedError)) throw err;
+      this.metrics.streamsTotal.inc({
+        outcome: err.clientClosed ? 'client_closed' : 'upstream_error',
+      });
       return new StreamReply(
         sse,
         res,

@@ -16,6 +16,7 @@ import {
 import type { ModelConfig, RouteConfig } from '@gateway/config';
 import type { RequestContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
 import {
   type ChatRequest,
   ChatStreamAccumulator,
@@ -66,6 +67,7 @@ export class CompletionsService {
     private readonly providers: ProvidersService,
     private readonly cache: CacheService,
     private readonly admission: AdmissionService,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Resolves the requested alias for this tenant: 404 unknown, 403 not allowed. */
@@ -195,6 +197,10 @@ export class CompletionsService {
       if (live.route !== null) {
         // Broken after its first byte: tokens were spent and part of the answer delivered.
         this.chargeBroken(tenant, ctx, ticket, live.route, live.acc, promptBound, signal.aborted);
+        this.metrics.streamInterruptions.inc({
+          provider: live.route.provider,
+          cause: signal.aborted ? 'client_closed' : interruptionCause(err),
+        });
         throw new StreamInterruptedError(signal.aborted, { cause: err });
       }
       // Nothing was spent that we know of: release the whole reservation.
@@ -262,8 +268,10 @@ export class CompletionsService {
         const batch = await stream.read();
         ctx.upstreamNs += process.hrtime.bigint() - waited;
         if (batch === null) break;
+        const before = acc.textEvents;
         for (const event of batch) acc.apply(event);
         await sink.write(batch, acc);
+        if (before === 0 && acc.textEvents > 0) this.observeFirstToken(ctx, route);
       }
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
@@ -289,6 +297,18 @@ export class CompletionsService {
       providerModel,
       costUnits: costUnits(route.price, usage),
     };
+  }
+
+  private observeFirstToken(ctx: RequestContext, route: RouteConfig): void {
+    const seconds = Number(process.hrtime.bigint() - ctx.startedAt) / 1e9;
+    this.metrics.timeToFirstToken.observe(
+      {
+        gen_ai_operation_name: 'chat',
+        gen_ai_provider_name: route.provider,
+        gen_ai_request_model: route.model,
+      },
+      seconds,
+    );
   }
 
   /**
@@ -376,4 +396,10 @@ export class CompletionsService {
       relayed,
     };
   }
+}
+
+/** The interruption's cause for the metric: the provider failure's kind (a bounded set). */
+function interruptionCause(err: unknown): string {
+  const cause = err instanceof StreamInterruptedError ? err.cause : err;
+  return cause instanceof ProviderError ? cause.kind : 'other';
 }
