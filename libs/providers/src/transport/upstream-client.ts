@@ -27,8 +27,12 @@ export interface UpstreamStream {
   close(): void;
 }
 
-/** Connections per provider: beyond this, calls queue (and the queueing counts against their timeout). */
-const MAX_CONNECTIONS = 256;
+/**
+ * Connections per provider: beyond this, calls queue (and the queueing counts against their
+ * timeout). A stream holds its connection for its whole life, so this is also the number of
+ * concurrent streams one provider can carry per replica.
+ */
+const MAX_CONNECTIONS = 1024;
 const MAX_CONNECT_TIMEOUT_MS = 10_000;
 /** Below typical provider idle timeouts, so we rarely reuse a socket the other side just closed. */
 const KEEP_ALIVE_MS = 10_000;
