@@ -8,7 +8,8 @@ const events = Number(process.env.EVENTS ?? 20);
 const eventMs = Number(process.env.EVENT_MS ?? 100);
 const pad = 'x'.repeat(Number(process.env.PAD ?? 40));
 const base = { id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 1, model: 'slow' };
-const chunk = (choices, extra = {}) => `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
+const chunk = (choices, extra = {}) =>
+  `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
 
 http
   .createServer((req, res) => {
@@ -26,13 +27,17 @@ http
           JSON.stringify({
             ...base,
             object: 'chat.completion',
-            choices: [{ index: 0, message: { role: 'assistant', content: pad }, finish_reason: 'stop' }],
+            choices: [
+              { index: 0, message: { role: 'assistant', content: pad }, finish_reason: 'stop' },
+            ],
             usage: { prompt_tokens: 10, completion_tokens: events, total_tokens: 10 + events },
           }),
         );
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+      res.write(
+        chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
+      );
       let i = 0;
       const timer = setInterval(() => {
         if (res.destroyed) return clearInterval(timer);
@@ -43,7 +48,11 @@ http
         }
         clearInterval(timer);
         res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
-        res.write(chunk([], { usage: { prompt_tokens: 10, completion_tokens: events, total_tokens: 10 + events } }));
+        res.write(
+          chunk([], {
+            usage: { prompt_tokens: 10, completion_tokens: events, total_tokens: 10 + events },
+          }),
+        );
         res.end('data: [DONE]\n\n');
       }, eventMs);
       res.on('close', () => clearInterval(timer));

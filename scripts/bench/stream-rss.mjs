@@ -53,7 +53,10 @@ function one(i) {
           }
         });
         res.on('end', () => {
-          const data = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+          const data = text
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6));
           let ordered = true;
           let n = 0;
           for (const d of data.slice(0, -1)) {
@@ -80,9 +83,8 @@ const started = Date.now();
 // Opened over about a second (one per millisecond): many streams held open at once, not a
 // connection storm.
 const results = await Promise.all(
-  Array.from(
-    { length: streams },
-    (_, i) => new Promise((r) => setTimeout(r, i)).then(() => one(i)),
+  Array.from({ length: streams }, (_, i) =>
+    new Promise((r) => setTimeout(r, i)).then(() => one(i)),
   ),
 );
 clearInterval(sampler);
