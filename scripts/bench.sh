@@ -9,6 +9,11 @@
 #   bypass  as noadm with admission on: request + token limits and a budget reservation/settlement
 #   miss    admission on, a distinct body each request: cache lookup misses, provider call, store
 #   hit     admission on, the same body each time: answered from the cache
+#   stream  streamed requests (stream: true, no-store) at STREAM_LEVELS, straight to the mock and
+#           through the gateway: added time to first byte, every stream checked whole and in order
+#           (scripts/bench/stream.mjs); then the same at c=STREAM_CPU_LEVEL through a second gateway
+#           whose mock streams STREAM_LONG_TOKENS chunks, so the CPU of one more chunk is the
+#           difference of CPU per stream divided by the difference of chunks per stream
 #   base-node, base-nest   floors measured in the same sitting: a bare node:http + undici
 #           passthrough and a bare NestJS passthrough (scripts/bench/baselines/), no auth or records
 # The direct, noadm and bypass targets also run open loop at fixed RATES (added p50 below
@@ -18,12 +23,15 @@
 #   LEVELS      concurrency levels (default "1 10 50 100"); DUR seconds per level (default 10)
 #   RATES       fixed request rates for the open-loop runs (default "200 1000"; "" = none)
 #   ROUNDS      interleaved rounds (default 3)
-#   SCENARIOS   default "base-node base-nest noadm bypass miss hit"
+#   SCENARIOS   default "base-node base-nest noadm bypass miss hit stream"
+#   STREAM_LEVELS (default "1 50 200"), STREAM_CPU_LEVEL (default 50), STREAM_LONG_TOKENS (default 256)
 #   NODE_PROF   extra node flags for the admission-on gateway, e.g. "--cpu-prof --cpu-prof-dir=run/prof"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEVELS=${LEVELS:-"1 10 50 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3} RATES=${RATES-"200 1000"}
-SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit"}
+SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit stream"}
+STREAM_LEVELS=${STREAM_LEVELS:-"1 50 200"} STREAM_CPU_LEVEL=${STREAM_CPU_LEVEL:-50}
+STREAM_LONG_TOKENS=${STREAM_LONG_TOKENS:-256}
 MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080} GW_OFF_PORT=${GW_OFF_PORT:-18082}
 BASE_NODE_PORT=${BASE_NODE_PORT:-18083} BASE_NEST_PORT=${BASE_NEST_PORT:-18084}
 OUT_DIR=${OUT_DIR:-$PWD/run/bench-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -61,6 +69,19 @@ run_rates() { # name url pid cache-control: the same target open loop at each of
   "$KIT/overhead.sh" -u "$2" -n "$1" -p "$3" -m "$MOCK" -r "$RATES" -d "$DUR" -t "r$r" \
     -H "X-API-Key: $KEY" -H "Cache-Control: $4"
 }
+# The streaming scenario's second mock (longer answers) and its gateway, started on first use.
+LONG_MOCK_PORT=$((MOCK_PORT + 10)) GW_LONG_PORT=$((GW_PORT + 10)) GW_LONG=
+stream_round() { # round
+  if [ -z "$GW_LONG" ]; then
+    PORT=$LONG_MOCK_PORT MOCK_QUIET=1 MOCK_COMPLETION_TOKENS=$STREAM_LONG_TOKENS node "$KIT/mock-upstream.mjs" &
+    pids+=("$!")
+    MOCK_PORT=$LONG_MOCK_PORT start_gateway "$GW_LONG_PORT" gateway-long.log; GW_LONG=${pids[-1]}
+  fi
+  node scripts/bench/stream.mjs "http://127.0.0.1:$GW_PORT" "$KEY" "http://127.0.0.1:$MOCK_PORT" \
+    "$GW" "$STREAM_LEVELS" "$DUR" "$1" short | tee -a "$OUT_DIR/stream.jsonl"
+  node scripts/bench/stream.mjs "http://127.0.0.1:$GW_LONG_PORT" "$KEY" "http://127.0.0.1:$LONG_MOCK_PORT" \
+    "$GW_LONG" "$STREAM_CPU_LEVEL" "$DUR" "$1" long | tee -a "$OUT_DIR/stream.jsonl"
+}
 direct=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
 for r in $(seq 1 "$ROUNDS"); do
   "$KIT/overhead.sh" -u "$direct" -n direct -m "$MOCK" -c "$LEVELS" -d "$DUR" -t "r$r"
@@ -88,6 +109,7 @@ for r in $(seq 1 "$ROUNDS"); do
                   sed "s/^/round $r, c=$c: /" | tee -a "$OUT_DIR/cache-operations.txt"
               done ;;
       hit)    run "$KIT" gateway-hit "$gw" "$GW" 'max-age=0, private' ;;
+      stream) stream_round "$r" ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done
@@ -95,5 +117,9 @@ done
 node "$KIT/summarize.mjs" "" "$BENCH_OUT" | tee "$OUT_DIR/summary.md"
 if [ -f "$OUT_DIR/cache-operations.txt" ]; then
   echo; echo "cache lookup time (on a miss also the lock attempt) during the miss scenario (per round and level):"; cat "$OUT_DIR/cache-operations.txt"
+fi
+if [ -f "$OUT_DIR/stream.jsonl" ]; then
+  echo; echo "streaming (medians over rounds):"
+  node scripts/bench/stream-summary.mjs "$OUT_DIR/stream.jsonl" "$STREAM_CPU_LEVEL" | tee "$OUT_DIR/stream-summary.md"
 fi
 echo "results: $OUT_DIR" >&2

@@ -220,7 +220,13 @@ describe('completions (e2e, mock provider)', () => {
         'invalid_request',
         'messages.0.content',
       ],
-      ['stream: true', (r) => r.send({ ...body, stream: true }), 400, 'invalid_request', 'stream'],
+      [
+        'stream: "yes"',
+        (r) => r.send({ ...body, stream: 'yes' }),
+        400,
+        'invalid_request',
+        'stream',
+      ],
       [
         'non-UTF-8 bytes',
         (r) =>

@@ -38,7 +38,13 @@ export type FakeMode =
   /** 200 with valid JSON lacking the required fields (choices / content, usage). */
   | 'missing_fields'
   /** 200 with a valid answer of `tooLargeBytes` bytes (chunked, no content-length unless asked). */
-  | 'too_large';
+  | 'too_large'
+  /** Streamed requests: `streamAfter` text events, then a TCP reset (non-stream requests: `ok`). */
+  | 'stream_cut'
+  /** Streamed requests: `streamAfter` text events, then silence with the connection open. */
+  | 'stream_stall'
+  /** Streamed requests: `streamAfter` text events, then an event that is not JSON, then silence. */
+  | 'stream_garbage';
 
 export interface FakeModeOptions {
   /** `delay` mode, and added before any answer in other modes. Default 0 (delay mode: 1000). */
@@ -57,6 +63,10 @@ export interface FakeModeOptions {
    * missing_fields, too_large, 400, 401), leaving `/v1/models` healthy.
    */
   scope?: 'all' | 'chat';
+  /** Streaming modes: text events sent before the failure. Default 3. */
+  streamAfter?: number;
+  /** Streams: wait between events (ms). Default 0. */
+  eventDelayMs?: number;
 }
 
 export interface FakeUpstreamOptions extends FakeModeOptions {
@@ -89,6 +99,8 @@ export interface FakeStats {
   byPath: Readonly<Record<string, number>>;
   /** Chat requests answered with a 2xx. */
   chatOk: number;
+  /** Streamed answers begun, ended cleanly, and closed by the client before their end. */
+  streams: { opened: number; completed: number; closedByClient: number };
   mode: FakeMode;
 }
 
@@ -108,6 +120,11 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
+const STREAM_MODES: ReadonlySet<FakeMode> = new Set([
+  'stream_cut',
+  'stream_stall',
+  'stream_garbage',
+]);
 const CHAT_SCOPED: ReadonlySet<FakeMode> = new Set([
   'garbage',
   'missing_fields',
@@ -168,7 +185,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const current = mode;
     const o = modeOpts;
     const scope = o.scope ?? (CHAT_SCOPED.has(current) ? 'chat' : 'all');
-    const effective: FakeMode = scope === 'chat' && !isChat ? 'ok' : current;
+    const wantsStream = isChat && (captured.body as { stream?: unknown } | null)?.stream === true;
+    let effective: FakeMode = scope === 'chat' && !isChat ? 'ok' : current;
+    if (STREAM_MODES.has(effective) && !wantsStream) effective = 'ok';
 
     const delay = effective === 'delay' ? (o.delayMs ?? 1000) : (o.delayMs ?? 0);
     if (delay > 0) await sleep(delay);
@@ -281,6 +300,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         return sendTooLarge(res, format, name, captured.body, o);
       case 'ok':
       case 'delay':
+      case 'stream_cut':
+      case 'stream_stall':
+      case 'stream_garbage':
         break;
     }
 
@@ -289,6 +311,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (invalid)
       return sendJson(res, 400, errorBody(format, 400, 'invalid_request_error', invalid));
     counters.chatOk++;
+    if (wantsStream) return streamChat(res, format, name, captured.body, effective, o, counters);
     return sendJson(res, 200, okChat(format, name, captured.body));
   }
 
@@ -320,7 +343,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       return lastChatRequest;
     },
     setMode,
-    stats: () => ({ ...counters, byPath: { ...counters.byPath }, mode }),
+    stats: () => ({
+      ...counters,
+      byPath: { ...counters.byPath },
+      streams: { ...counters.streams },
+      mode,
+    }),
     async reset() {
       await setMode('ok');
       counters = emptyCounters();
@@ -346,11 +374,20 @@ function pickModeOptions(o: FakeModeOptions): FakeModeOptions {
     declareLength: o.declareLength,
     message: o.message,
     scope: o.scope,
+    streamAfter: o.streamAfter,
+    eventDelayMs: o.eventDelayMs,
   };
 }
 
 function emptyCounters(): Omit<FakeStats, 'mode'> & { byPath: Record<string, number> } {
-  return { requests: 0, chat: 0, models: 0, chatOk: 0, byPath: {} };
+  return {
+    requests: 0,
+    chat: 0,
+    models: 0,
+    chatOk: 0,
+    byPath: {},
+    streams: { opened: 0, completed: 0, closedByClient: 0 },
+  };
 }
 
 function listen(server: Server, port: number): Promise<void> {
@@ -536,4 +573,131 @@ function sendTooLarge(
   };
   res.on('error', () => undefined);
   pump();
+}
+
+/**
+ * A streamed answer in the provider's SSE format, as the real APIs send it: OpenAI chunks (role
+ * first, one chunk per word, the finish chunk, the usage-only chunk when `stream_options.
+ * include_usage` asked for it, `[DONE]`); Anthropic events (message_start with input tokens,
+ * content_block_start, a ping, text deltas, content_block_stop, message_delta with the output
+ * tokens, message_stop). The streaming failure modes break it after `streamAfter` text events.
+ */
+function streamChat(
+  res: ServerResponse,
+  format: 'openai' | 'anthropic',
+  name: string,
+  body: unknown,
+  mode: FakeMode,
+  o: FakeModeOptions,
+  counters: { streams: { opened: number; completed: number; closedByClient: number } },
+): void {
+  const answer = okChat(format, name, body) as { model: string };
+  const full = okChat('openai', name, body) as {
+    choices: Array<{ message: { content: string } }>;
+    usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  };
+  const words = full.choices[0].message.content.split(' ');
+  const usage = full.usage;
+  const includeUsage =
+    (body as { stream_options?: { include_usage?: unknown } } | null)?.stream_options
+      ?.include_usage === true;
+  const events: string[] = [];
+  const textEvents: number[] = [];
+  if (format === 'openai') {
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({
+        id: 'chatcmpl-FakeStream',
+        object: 'chat.completion.chunk',
+        created: 1741570283,
+        model: answer.model,
+        system_fingerprint: 'fp_fake',
+        choices,
+        ...(includeUsage ? { usage: null } : {}),
+        ...extra,
+      })}\n\n`;
+    const choice = (delta: unknown, finish: string | null = null) => [
+      { index: 0, delta, logprobs: null, finish_reason: finish },
+    ];
+    events.push(chunk(choice({ role: 'assistant', content: '', refusal: null })));
+    words.forEach((w, i) => {
+      textEvents.push(events.length);
+      events.push(chunk(choice({ content: i === 0 ? w : ` ${w}` })));
+    });
+    events.push(chunk(choice({}, 'stop')));
+    if (includeUsage) events.push(chunk([], { usage }));
+    events.push('data: [DONE]\n\n');
+  } else {
+    const ev = (type: string, data: Record<string, unknown>) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    events.push(
+      ev('message_start', {
+        message: {
+          id: 'msg_01FakeStream',
+          type: 'message',
+          role: 'assistant',
+          model: answer.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: usage.prompt_tokens, output_tokens: 1 },
+        },
+      }),
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      'event: ping\ndata: {"type": "ping"}\n\n',
+    );
+    words.forEach((w, i) => {
+      textEvents.push(events.length);
+      events.push(
+        ev('content_block_delta', {
+          index: 0,
+          delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` },
+        }),
+      );
+    });
+    events.push(
+      ev('content_block_stop', { index: 0 }),
+      ev('message_delta', {
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: usage.completion_tokens },
+      }),
+      ev('message_stop', {}),
+    );
+  }
+  const breakAt =
+    mode === 'ok' || mode === 'delay'
+      ? events.length
+      : (textEvents[Math.min(o.streamAfter ?? 3, textEvents.length) - 1] ?? 0) + 1;
+
+  counters.streams.opened++;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+  });
+  res.on('error', () => undefined);
+  let cutHere = false;
+  res.on('close', () => {
+    if (!res.writableEnded && !cutHere) counters.streams.closedByClient++;
+  });
+  let i = 0;
+  const delay = o.eventDelayMs ?? 0;
+  const next = () => {
+    if (res.destroyed) return;
+    if (i < breakAt) {
+      const ok = res.write(events[i++]);
+      if (!ok) res.once('drain', () => setTimeout(next, delay));
+      else setTimeout(next, delay);
+      return;
+    }
+    if (breakAt >= events.length) {
+      counters.streams.completed++;
+      res.end();
+    } else if (mode === 'stream_cut') {
+      cutHere = true;
+      setTimeout(() => res.socket?.resetAndDestroy(), 5);
+    } else if (mode === 'stream_garbage') {
+      res.write('data: {"id": "chatcmpl-FakeStream", <html>502 Bad Gateway</html>\n\n');
+    }
+    // stream_stall: nothing more, the connection stays open.
+  };
+  next();
 }

@@ -39,6 +39,7 @@ export const OUTCOMES: readonly Outcome[] = [
   'upstream_error',
   'upstream_timeout',
   'unavailable',
+  'client_closed',
   'internal_error',
 ];
 

@@ -37,7 +37,16 @@ export class RequestRecorder {
     tenant: TenantContext,
     statusCode: number,
   ): Promise<void> {
-    const record = this.build(ctx, tenant, statusCode, ctx.audit.outcome ?? 'success', null);
+    // A stream is recorded by its handler before its end is written; the interceptor comes after.
+    if (this.recorded.has(ctx)) return;
+    // A stream that answers 200 may still have failed (or lost its client) after its first byte.
+    const record = this.build(
+      ctx,
+      tenant,
+      statusCode,
+      ctx.audit.outcome ?? 'success',
+      ctx.audit.errorCode,
+    );
     await this.commit(ctx, record);
     this.observe(ctx, record);
   }

@@ -40,6 +40,19 @@ describe('parseCompletionBody', () => {
     });
   });
 
+  it('reads stream and stream_options.include_usage, outside the chat request', () => {
+    expect(parseCompletionBody(ok).stream).toBeNull();
+    expect(parseCompletionBody({ ...ok, stream: false }).stream).toBeNull();
+    expect(parseCompletionBody({ ...ok, stream: true }).stream).toEqual({ includeUsage: false });
+    const parsed = parseCompletionBody({
+      ...ok,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(parsed.stream).toEqual({ includeUsage: true });
+    expect(parsed.request).toEqual(parseCompletionBody(ok).request);
+  });
+
   it('joins OpenAI text parts', () => {
     const { request } = parseCompletionBody({
       model: 'm',
@@ -74,7 +87,10 @@ describe('parseCompletionBody', () => {
     [{ ...ok, max_tokens: 1.5 }, 'max_tokens'],
     [{ ...ok, max_tokens: 10_000_000_000 }, 'max_tokens'],
     [{ ...ok, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
-    [{ ...ok, stream: true }, 'stream'],
+    [{ ...ok, stream: 'yes' }, 'stream'],
+    [{ ...ok, stream_options: { include_usage: true } }, 'stream_options'],
+    [{ ...ok, stream: true, stream_options: { include_usage: 1 } }, 'stream_options.include_usage'],
+    [{ ...ok, stream: true, stream_options: { other: true } }, 'stream_options.other'],
     [{ ...ok, n: 2 }, 'n'],
     [{ ...ok, tools: [] }, 'tools'],
   ])('refuses %j naming %s', (body, param) => {

@@ -4,6 +4,13 @@ import type { ChatMessage, ChatRequest, ChatRole } from '@gateway/providers';
 export interface ParsedCompletion {
   readonly model: string;
   readonly request: ChatRequest;
+  /** Null for an answer in one piece; how to stream it otherwise (not part of the cache key). */
+  readonly stream: StreamOptions | null;
+}
+
+export interface StreamOptions {
+  /** `stream_options.include_usage`: the client wants the usage chunk before `[DONE]`. */
+  readonly includeUsage: boolean;
 }
 
 const ROLES: ReadonlySet<string> = new Set<ChatRole>(['system', 'user', 'assistant']);
@@ -20,6 +27,7 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'seed',
   'user',
   'stream',
+  'stream_options',
   'n',
 ]);
 /** Bounds that keep a single request sane; the model's own output cap is checked by the service. */
@@ -48,9 +56,6 @@ export function parseCompletionBody(body: unknown): ParsedCompletion {
       throw invalid(echoInput(key), `Unsupported field '${echoInput(key)}'.`);
     }
   }
-  if (b.stream !== undefined && b.stream !== null && b.stream !== false) {
-    throw invalid('stream', 'Streaming (stream: true) is not supported yet.');
-  }
   if (b.n !== undefined && b.n !== null && b.n !== 1) {
     throw invalid('n', 'Only n = 1 is supported.');
   }
@@ -73,7 +78,38 @@ export function parseCompletionBody(body: unknown): ParsedCompletion {
     seed: optionalInteger(b, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     user: optionalString(b, 'user', 256),
   };
-  return { model, request };
+  return { model, request, stream: parseStream(b) };
+}
+
+function parseStream(b: Record<string, unknown>): StreamOptions | null {
+  const stream = b.stream;
+  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
+    throw invalid('stream', "'stream' must be a boolean.");
+  }
+  const options = b.stream_options;
+  if (options === undefined || options === null) {
+    return stream === true ? { includeUsage: false } : null;
+  }
+  if (stream !== true) {
+    throw invalid('stream_options', "'stream_options' is only allowed with 'stream: true'.");
+  }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid('stream_options', "'stream_options' must be an object.");
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (key !== 'include_usage') {
+      throw invalid(`stream_options.${key}`, `Unsupported field 'stream_options.${key}'.`);
+    }
+  }
+  const include = o.include_usage;
+  if (include !== undefined && include !== null && typeof include !== 'boolean') {
+    throw invalid(
+      'stream_options.include_usage',
+      "'stream_options.include_usage' must be a boolean.",
+    );
+  }
+  return { includeUsage: include === true };
 }
 
 function parseMessages(value: unknown): ChatMessage[] {

@@ -1,17 +1,37 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AdmissionService } from '@gateway/admission';
+import { RequestRecorder } from '@gateway/audit';
 import { requestContext, type TenantContext } from '@gateway/context';
 import { ProvidersService } from '@gateway/providers';
 import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
+import { AnthropicExceptionFilter } from './anthropic-error';
 import {
+  AnthropicMessageDto,
+  AnthropicMessageRequestDto,
   ChatCompletionResponseDto,
   CompletionRequestDto,
   CompletionResponseDto,
   ModelListDto,
 } from './completions.dto';
-import { CompletionsEndpoint, setHeaders } from './completions.endpoint';
+import {
+  type CompletionFormat,
+  type CompletionReply,
+  CompletionsEndpoint,
+  setHeaders,
+} from './completions.endpoint';
+import { StreamReply } from './sse-response';
 
 /**
  * Tenant routes that answer completions: the gateway's own shape and OpenAI's wire format. Plain
@@ -27,6 +47,7 @@ export class CompletionsController {
     private readonly endpoint: CompletionsEndpoint,
     private readonly providers: ProvidersService,
     private readonly admission: AdmissionService,
+    private readonly recorder: RequestRecorder,
   ) {}
 
   @Post('api/v1/completions')
@@ -40,8 +61,8 @@ export class CompletionsController {
     @Headers('cache-control') cacheControl: string | undefined,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<CompletionResponseDto | ChatCompletionResponseDto> {
-    return this.endpoint.handle('gateway', tenant, requestContext(req), body, cacheControl, res);
+  ): Promise<CompletionReply | undefined> {
+    return this.serve('gateway', tenant, body, cacheControl, req, res);
   }
 
   @Post(['v1/chat/completions', 'api/v1/chat/completions'])
@@ -55,8 +76,44 @@ export class CompletionsController {
     @Headers('cache-control') cacheControl: string | undefined,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<CompletionResponseDto | ChatCompletionResponseDto> {
-    return this.endpoint.handle('chat', tenant, requestContext(req), body, cacheControl, res);
+  ): Promise<CompletionReply | undefined> {
+    return this.serve('chat', tenant, body, cacheControl, req, res);
+  }
+
+  @Post('v1/messages')
+  @HttpCode(200)
+  @UseFilters(AnthropicExceptionFilter)
+  @ApiOperation({ summary: "Anthropic's Messages API (x-api-key or Bearer); errors in its shape." })
+  @ApiBody({ type: AnthropicMessageRequestDto })
+  @ApiOkResponse({ type: AnthropicMessageDto })
+  messages(
+    @CurrentTenant() tenant: TenantContext,
+    @Body() body: unknown,
+    @Headers('cache-control') cacheControl: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CompletionReply | undefined> {
+    res.setHeader('request-id', requestContext(req).requestId);
+    return this.serve('anthropic', tenant, body, cacheControl, req, res);
+  }
+
+  /**
+   * A JSON answer is returned for the audit interceptor and Nest to send; a stream is ended here,
+   * after its record (the interceptor then finds the request already recorded).
+   */
+  private async serve(
+    format: CompletionFormat,
+    tenant: TenantContext,
+    body: unknown,
+    cacheControl: string | undefined,
+    req: Request,
+    res: Response,
+  ): Promise<CompletionReply | undefined> {
+    const ctx = requestContext(req);
+    const out = await this.endpoint.handle(format, tenant, ctx, body, cacheControl, res);
+    if (!(out instanceof StreamReply)) return out;
+    await out.close(() => this.recorder.recordSuccess(ctx, tenant, 200));
+    return undefined;
   }
 
   @Get('v1/models')

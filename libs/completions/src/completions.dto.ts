@@ -48,9 +48,42 @@ export class CompletionRequestDto {
 
   @ApiPropertyOptional({
     example: false,
-    description: 'Must be false or absent (streaming comes later).',
+    description:
+      'true: answer as text/event-stream chat.completion.chunk events ending in data: [DONE].',
   })
   stream?: boolean;
+
+  @ApiPropertyOptional({
+    example: { include_usage: true },
+    description: 'With stream: include_usage adds a usage-only chunk before [DONE].',
+  })
+  stream_options?: { include_usage?: boolean };
+}
+
+export class AnthropicMessageRequestDto {
+  @ApiProperty({ example: 'claude-sonnet-4-5' }) model!: string;
+  @ApiProperty({ example: 256, minimum: 1 }) max_tokens!: number;
+  @ApiProperty({ example: [{ role: 'user', content: 'Hello' }] })
+  messages!: Array<{ role: string; content: unknown }>;
+  @ApiPropertyOptional({ example: 'Be terse.' }) system?: unknown;
+  @ApiPropertyOptional({ example: ['END'] }) stop_sequences?: string[];
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 }) temperature?: number;
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 }) top_p?: number;
+  @ApiPropertyOptional({ example: { user_id: 'u-1' } }) metadata?: { user_id?: string };
+  @ApiPropertyOptional({ description: "true: Anthropic's streaming events." }) stream?: boolean;
+}
+
+export class AnthropicMessageDto {
+  @ApiProperty({ example: 'msg_5f0c6a3e' }) id!: string;
+  @ApiProperty({ example: 'message' }) type!: 'message';
+  @ApiProperty({ example: 'assistant' }) role!: 'assistant';
+  @ApiProperty({ example: 'claude-sonnet-4-5' }) model!: string;
+  @ApiProperty({ example: [{ type: 'text', text: 'Hi!' }] })
+  content!: Array<{ type: 'text'; text: string }>;
+  @ApiProperty({ example: 'end_turn' }) stop_reason!: string;
+  @ApiProperty({ example: null, nullable: true }) stop_sequence!: string | null;
+  @ApiProperty({ example: { input_tokens: 12, output_tokens: 3 } })
+  usage!: { input_tokens: number; output_tokens: number };
 }
 
 export class CompletionAnswerDto {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { RequestContext, TenantContext } from '@gateway/context';
+import type { GatewayMetrics } from '@gateway/observability';
 import { CompletionsEndpoint } from './completions.endpoint';
 import type { CompletionsService } from './completions.service';
 
@@ -25,7 +26,7 @@ function run(res: ServerResponse): { signal: Promise<AbortSignal> } {
       return new Promise(() => undefined);
     },
   } as unknown as CompletionsService;
-  void new CompletionsEndpoint(completions).handle(
+  void new CompletionsEndpoint(completions, {} as GatewayMetrics).handle(
     'chat',
     {} as TenantContext,
     {} as RequestContext,

@@ -2,12 +2,33 @@ import type { ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { unitsToUsd } from '@gateway/billing';
 import type { RequestContext, TenantContext } from '@gateway/context';
-import { parseCompletionBody } from './completion-request.parser';
-import type { ChatCompletionResponseDto, CompletionResponseDto } from './completions.dto';
+import { GatewayMetrics } from '@gateway/observability';
+import {
+  AnthropicEventEncoder,
+  anthropicStopReason,
+  OpenAiChunkEncoder,
+  openAiFinishReason,
+  type StreamEncoder,
+} from '@gateway/providers';
+import { parseAnthropicBody } from './anthropic-request.parser';
+import { type ParsedCompletion, parseCompletionBody } from './completion-request.parser';
+import type {
+  AnthropicMessageDto,
+  ChatCompletionResponseDto,
+  CompletionResponseDto,
+} from './completions.dto';
 import { type CompletionOutcome, CompletionsService } from './completions.service';
+import { SseResponse, StreamReply } from './sse-response';
+import { StreamInterruptedError } from './stream-sink';
 
-/** The two completion wire formats: the gateway's own (CONTRACT §3) and OpenAI's Chat Completions. */
-export type CompletionFormat = 'gateway' | 'chat';
+/**
+ * The completion wire formats: the gateway's own (docs/api.md), OpenAI's Chat Completions and
+ * Anthropic's Messages. A stream of the gateway's format uses OpenAI's chunks.
+ */
+export type CompletionFormat = 'gateway' | 'chat' | 'anthropic';
+
+export type CompletionReply =
+  CompletionResponseDto | ChatCompletionResponseDto | AnthropicMessageDto | StreamReply;
 
 /**
  * One completion request from parsed JSON to response body, whichever way it arrived (the Nest
@@ -17,7 +38,10 @@ export type CompletionFormat = 'gateway' | 'chat';
  */
 @Injectable()
 export class CompletionsEndpoint {
-  constructor(private readonly completions: CompletionsService) {}
+  constructor(
+    private readonly completions: CompletionsService,
+    private readonly metrics: GatewayMetrics,
+  ) {}
 
   async handle(
     format: CompletionFormat,
@@ -26,10 +50,10 @@ export class CompletionsEndpoint {
     body: unknown,
     cacheControl: string | undefined,
     res: ServerResponse,
-  ): Promise<CompletionResponseDto | ChatCompletionResponseDto> {
+  ): Promise<CompletionReply> {
     // Responses hold one tenant's data: no shared HTTP cache may keep them.
     res.setHeader('Cache-Control', 'private, no-store');
-    const parsed = parseCompletionBody(body);
+    const parsed = format === 'anthropic' ? parseAnthropicBody(body) : parseCompletionBody(body);
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -37,6 +61,8 @@ export class CompletionsEndpoint {
     // The client may have left while the body was read or a cold key was looked up: then 'close'
     // has already fired, and nothing should reach a provider (or be billed) for it.
     if (res.closed && !res.writableFinished) abort.abort();
+    if (parsed.stream !== null)
+      return this.stream(format, tenant, ctx, parsed, cacheControl, res, abort);
     const out = await this.completions.complete(
       tenant,
       ctx,
@@ -47,8 +73,75 @@ export class CompletionsEndpoint {
     );
     res.setHeader('X-Cache', out.cacheStatus);
     res.setHeader('X-Gateway-Provider', out.answer.provider);
-    return format === 'chat' ? chatResponse(ctx, out) : gatewayResponse(ctx, out);
+    switch (format) {
+      case 'chat':
+        return chatResponse(ctx, out);
+      case 'anthropic':
+        return anthropicResponse(ctx, out);
+      default:
+        return gatewayResponse(ctx, out);
+    }
   }
+
+  /**
+   * A streamed request: errors before the provider's first event are thrown (a JSON error, as for
+   * any request); from then on the response is a 200 stream, and how it ends is decided here.
+   */
+  private async stream(
+    format: CompletionFormat,
+    tenant: TenantContext,
+    ctx: RequestContext,
+    parsed: ParsedCompletion,
+    cacheControl: string | undefined,
+    res: ServerResponse,
+    abort: AbortController,
+  ): Promise<StreamReply> {
+    const sse = new SseResponse(res, encoderFor(format, ctx, parsed));
+    try {
+      const out = await this.completions.complete(
+        tenant,
+        ctx,
+        parsed,
+        cacheControl,
+        abort.signal,
+        (h) => setHeaders(res, h),
+        sse,
+      );
+      if (!out.relayed) {
+        sse.open({ 'X-Cache': out.cacheStatus, 'X-Gateway-Provider': out.answer.provider });
+        sse.replay(out.answer);
+      }
+      this.metrics.streamsTotal.inc({ outcome: ctx.audit.outcome ?? 'success' });
+      return new StreamReply(sse, res, { kind: 'complete', answer: out.answer });
+    } catch (err) {
+      if (!(err instanceof StreamInterruptedError)) throw err;
+      this.metrics.streamsTotal.inc({
+        outcome: err.clientClosed ? 'client_closed' : 'upstream_error',
+      });
+      return new StreamReply(
+        sse,
+        res,
+        err.clientClosed
+          ? { kind: 'client_closed' }
+          : { kind: 'interrupted', message: err.message },
+      );
+    }
+  }
+}
+
+function encoderFor(
+  format: CompletionFormat,
+  ctx: RequestContext,
+  parsed: ParsedCompletion,
+): StreamEncoder {
+  if (format === 'anthropic')
+    return new AnthropicEventEncoder(`msg_${ctx.requestId}`, parsed.model);
+  return new OpenAiChunkEncoder({
+    id: `chatcmpl-${ctx.requestId}`,
+    created: Math.floor(ctx.receivedAt.getTime() / 1000),
+    model: parsed.model,
+    includeUsage: parsed.stream?.includeUsage ?? false,
+  });
 }
 
 export function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
@@ -87,7 +180,7 @@ function chatResponse(ctx: RequestContext, out: CompletionOutcome): ChatCompleti
       {
         index: 0,
         message: { role: 'assistant', content: answer.content },
-        finish_reason: answer.finishReason === 'other' ? 'stop' : answer.finishReason,
+        finish_reason: openAiFinishReason(answer.finishReason),
         logprobs: null,
       },
     ],
@@ -96,5 +189,19 @@ function chatResponse(ctx: RequestContext, out: CompletionOutcome): ChatCompleti
       completion_tokens: answer.completionTokens,
       total_tokens: answer.promptTokens + answer.completionTokens,
     },
+  };
+}
+
+function anthropicResponse(ctx: RequestContext, out: CompletionOutcome): AnthropicMessageDto {
+  const { answer } = out;
+  return {
+    id: `msg_${ctx.requestId}`,
+    type: 'message',
+    role: 'assistant',
+    model: ctx.audit.model ?? '',
+    content: [{ type: 'text', text: answer.content }],
+    stop_reason: anthropicStopReason(answer.finishReason),
+    stop_sequence: null,
+    usage: { input_tokens: answer.promptTokens, output_tokens: answer.completionTokens },
   };
 }

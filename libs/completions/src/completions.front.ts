@@ -5,7 +5,9 @@ import { requestContext } from '@gateway/context';
 import { answerError, ErrorObserver, sendJson } from '@gateway/errors';
 import { deferBodyError, type FastRouteHandler, readJsonBody } from '@gateway/http';
 import { admitTenant, ApiKeyAuthenticator, authenticate } from '@gateway/tenancy';
+import { answerAnthropicError } from './anthropic-error';
 import { type CompletionFormat, CompletionsEndpoint } from './completions.endpoint';
+import { StreamReply } from './sse-response';
 
 /**
  * The completion routes as fast routes (`installFastRoutes`): the same steps the Nest path takes
@@ -29,10 +31,12 @@ export class CompletionsFront {
   routes(): ReadonlyMap<string, FastRouteHandler> {
     const gateway: FastRouteHandler = (req, res) => void this.serve('gateway', req, res);
     const chat: FastRouteHandler = (req, res) => void this.serve('chat', req, res);
+    const anthropic: FastRouteHandler = (req, res) => void this.serve('anthropic', req, res);
     return new Map([
       ['/api/v1/completions', gateway],
       ['/v1/chat/completions', chat],
       ['/api/v1/chat/completions', chat],
+      ['/v1/messages', anthropic],
     ]);
   }
 
@@ -42,6 +46,7 @@ export class CompletionsFront {
     res: ServerResponse,
   ): Promise<void> {
     const ctx = requestContext(req);
+    if (format === 'anthropic') res.setHeader('request-id', ctx.requestId);
     try {
       let body: unknown;
       try {
@@ -55,10 +60,16 @@ export class CompletionsFront {
       if (!tenant) throw new Error('authenticated tenant request without a tenant');
       const cacheControl = req.headers['cache-control'];
       const out = await this.endpoint.handle(format, tenant, ctx, body, cacheControl, res);
-      await this.recorder.recordSuccess(ctx, tenant, 200);
+      const record = () => this.recorder.recordSuccess(ctx, tenant, 200);
+      if (out instanceof StreamReply) {
+        await out.close(record);
+        return;
+      }
+      await record();
       sendJson(res, 200, out);
     } catch (err) {
-      await answerError(err, req, res, this.observer, this.logger).catch((e: unknown) => {
+      const answer = format === 'anthropic' ? answerAnthropicError : answerError;
+      await answer(err, req, res, this.observer, this.logger).catch((e: unknown) => {
         this.logger.error({ err: e, requestId: ctx.requestId }, 'error answer failed');
         if (!res.headersSent) res.destroy();
       });

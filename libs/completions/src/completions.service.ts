@@ -13,11 +13,18 @@ import {
   CacheService,
   type Coalesced,
 } from '@gateway/cache';
-import type { ModelConfig } from '@gateway/config';
+import type { ModelConfig, RouteConfig } from '@gateway/config';
 import type { RequestContext, TenantContext } from '@gateway/context';
-import { echoInput, GatewayError } from '@gateway/errors';
-import { ProvidersService } from '@gateway/providers';
+import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
+import {
+  type ChatRequest,
+  ChatStreamAccumulator,
+  ProviderError,
+  ProvidersService,
+} from '@gateway/providers';
 import type { ParsedCompletion } from './completion-request.parser';
+import { type StreamSink, StreamInterruptedError } from './stream-sink';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -33,6 +40,17 @@ export interface CompletionOutcome {
   readonly rateLimitRemaining: number;
   /** Rate-limit headers for the response. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * True when the answer was already relayed to the stream sink as the provider sent it (only its
+   * clean end is left to write); false when it is to be sent whole (JSON, or a stream replay).
+   */
+  readonly relayed: boolean;
+}
+
+/** A stream being relayed: what settles it and fills its record if it breaks. */
+interface LiveStream {
+  route: RouteConfig | null;
+  readonly acc: ChatStreamAccumulator;
 }
 
 /**
@@ -49,6 +67,7 @@ export class CompletionsService {
     private readonly providers: ProvidersService,
     private readonly cache: CacheService,
     private readonly admission: AdmissionService,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Resolves the requested alias for this tenant: 404 unknown, 403 not allowed, 400 not chat. */
@@ -65,6 +84,11 @@ export class CompletionsService {
     signal: AbortSignal,
     /** Called as soon as the request is admitted, so even a later failure carries rate-limit headers. */
     setHeaders: (headers: Readonly<Record<string, string>>) => void,
+    /**
+     * For a streamed request: where a provider's stream is relayed as it arrives. A cache hit or
+     * a coalesced follower gets the whole answer instead (`relayed: false`), to replay.
+     */
+    sink: StreamSink | null = null,
   ): Promise<CompletionOutcome> {
     const model = this.resolveModel(tenant, ctx, parsed.model);
     const { request } = parsed;
@@ -129,8 +153,10 @@ export class CompletionsService {
     }
     const { fill } = missed;
     setHeaders(ticket.headers);
+    const status: CacheStatus = missed.status === 'bypass' ? 'BYPASS' : 'MISS';
+    const live: LiveStream = { route: null, acc: new ChatStreamAccumulator() };
 
-    const compute = async (): Promise<CachedAnswer> => {
+    const call = async (): Promise<CachedAnswer> => {
       const { result, route, upstreamNs } = await this.providers.complete(
         tenant,
         model,
@@ -149,10 +175,23 @@ export class CompletionsService {
         costUnits: costUnits(route.price, result),
       };
     };
+    const compute =
+      sink === null
+        ? call
+        : () => this.relay(tenant, ctx, model, request, sink, signal, status, live);
     let shared: Coalesced;
     try {
       shared = await fill.run(compute);
     } catch (err) {
+      if (live.route !== null) {
+        // Broken after its first byte: tokens were spent and part of the answer delivered.
+        this.chargeBroken(tenant, ctx, ticket, live.route, live.acc, promptBound, signal.aborted);
+        this.metrics.streamInterruptions.inc({
+          provider: live.route.provider,
+          cause: signal.aborted ? 'client_closed' : interruptionCause(err),
+        });
+        throw new StreamInterruptedError(signal.aborted, { cause: err });
+      }
       // Nothing was spent that we know of: release the whole reservation.
       ctx.pending.push(this.admission.settle(tenant, ticket, null));
       throw err;
@@ -180,13 +219,115 @@ export class CompletionsService {
     a.promptTokens = answer.promptTokens;
     a.completionTokens = answer.completionTokens;
     a.costUnits = answer.costUnits;
-    return this.outcome(
-      answer,
-      false,
-      answer.costUnits,
-      missed.status === 'bypass' ? 'BYPASS' : 'MISS',
-      ticket,
+    return this.outcome(answer, false, answer.costUnits, status, ticket, live.route !== null);
+  }
+
+  /**
+   * The streamed call of a leader (or uncached request): opens the provider's stream along the
+   * routes (a failure before its first event falls back like any call and reaches the client as
+   * a JSON error), then relays it batch by batch, at the client's pace. Resolves with the complete
+   * answer — which the cache then stores — once the provider has finished; rejects when the stream
+   * breaks or the client leaves first (`live.route` set: the response has started).
+   */
+  private async relay(
+    tenant: TenantContext,
+    ctx: RequestContext,
+    model: ModelConfig,
+    request: ChatRequest,
+    sink: StreamSink,
+    signal: AbortSignal,
+    status: CacheStatus,
+    live: LiveStream,
+  ): Promise<CachedAnswer> {
+    const { stream, route, upstreamNs } = await this.providers.openStream(
+      tenant,
+      model,
+      request,
+      ctx.audit,
+      signal,
     );
+    ctx.upstreamNs += upstreamNs;
+    live.route = route;
+    const { acc } = live;
+    let failure: Error | null = null;
+    try {
+      sink.open({ 'X-Cache': status, 'X-Gateway-Provider': route.provider });
+      for (;;) {
+        const waited = process.hrtime.bigint();
+        const batch = await stream.read();
+        ctx.upstreamNs += process.hrtime.bigint() - waited;
+        if (batch === null) break;
+        const before = acc.textEvents;
+        for (const event of batch) acc.apply(event);
+        await sink.write(batch, acc);
+        if (before === 0 && acc.textEvents > 0) this.observeFirstToken(ctx, route);
+      }
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      stream.close();
+    }
+    // A client that left after the provider's last event still got a finished answer.
+    const complete = acc.ended || (acc.finishReason !== null && acc.hasUsage);
+    if (!complete) {
+      throw failure ?? new ProviderError('connection', 'the provider stream ended early');
+    }
+    const promptTokens =
+      acc.promptTokens ?? this.admission.promptTokenUpperBound(model, request.messages);
+    const completionTokens = acc.completionTokens ?? acc.textEvents;
+    const usage = { promptTokens, completionTokens };
+    const providerModel = acc.providerModel ?? route.model;
+    this.providers.recordStreamUsage(route, { ...usage, providerModel });
+    return {
+      content: acc.content,
+      finishReason: acc.finishReason ?? 'stop',
+      ...usage,
+      provider: route.provider,
+      providerModel,
+      costUnits: costUnits(route.price, usage),
+    };
+  }
+
+  private observeFirstToken(ctx: RequestContext, route: RouteConfig): void {
+    const seconds = Number(process.hrtime.bigint() - ctx.startedAt) / 1e9;
+    this.metrics.timeToFirstToken.observe(
+      {
+        gen_ai_operation_name: 'chat',
+        gen_ai_provider_name: route.provider,
+        gen_ai_request_model: route.model,
+      },
+      seconds,
+    );
+  }
+
+  /**
+   * Charges and records a stream that broke (or lost its client) after its first byte: the tokens
+   * the provider reported, else the prompt's upper bound and one completion token per delta sent
+   * (the larger of that and the provider's last count, which Anthropic sends early).
+   */
+  private chargeBroken(
+    tenant: TenantContext,
+    ctx: RequestContext,
+    ticket: AdmissionTicket,
+    route: RouteConfig,
+    acc: ChatStreamAccumulator,
+    promptBound: number,
+    clientClosed: boolean,
+  ): void {
+    const promptTokens = acc.promptTokens ?? promptBound;
+    const completionTokens = Math.max(acc.completionTokens ?? 0, acc.textEvents);
+    const cost = costUnits(route.price, { promptTokens, completionTokens });
+    ctx.pending.push(
+      this.admission.settle(tenant, ticket, { promptTokens, completionTokens, costUnits: cost }),
+    );
+    const a = ctx.audit;
+    a.outcome = clientClosed ? 'client_closed' : 'upstream_error';
+    a.errorCode = clientClosed ? null : 'stream_interrupted';
+    a.provider = route.provider;
+    a.providerModel = acc.providerModel ?? route.model;
+    a.promptTokens = promptTokens;
+    a.completionTokens = completionTokens;
+    a.costUnits = cost;
   }
 
   /** A hit takes a request slot only: the speculative miss's tokens and budget go back. */
@@ -232,6 +373,7 @@ export class CompletionsService {
     cost: number,
     cacheStatus: CacheStatus,
     limits: Limits,
+    relayed = false,
   ): CompletionOutcome {
     return {
       answer,
@@ -240,6 +382,13 @@ export class CompletionsService {
       cacheStatus,
       rateLimitRemaining: limits.rateLimitRemaining,
       headers: limits.headers,
+      relayed,
     };
   }
+}
+
+/** The interruption's cause for the metric: the provider failure's kind (a bounded set). */
+function interruptionCause(err: unknown): string {
+  const cause = err instanceof StreamInterruptedError ? err.cause : err;
+  return cause instanceof ProviderError ? cause.kind : 'other';
 }

@@ -13,6 +13,8 @@ export type Outcome =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'unavailable'
+  /** The client left mid-stream before the provider had finished. */
+  | 'client_closed'
   | 'internal_error';
 
 /** `skipped_unconfigured`: the route's provider has no API key, so it was passed over without a call. */
@@ -47,6 +49,11 @@ export interface AuditDraft {
   cached: boolean;
   attempts: AttemptRecord[];
   outcome: Outcome | null;
+  /**
+   * Set when a request that answered 200 still failed (a stream broken after its first byte):
+   * the record's error code, since no error response carries one.
+   */
+  errorCode: string | null;
 }
 
 /** Per-request state, attached to the request once by `requestContextMiddleware` (libs/http). */
@@ -104,6 +111,7 @@ export function newAuditDraft(): AuditDraft {
     cached: false,
     attempts: [],
     outcome: null,
+    errorCode: null,
   };
 }
 

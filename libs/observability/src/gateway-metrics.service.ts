@@ -277,4 +277,41 @@ export class GatewayMetrics {
   setAuditSpoolOldest(source: () => number | null): void {
     GatewayMetrics.spoolOldest = source;
   }
+  // --- Streaming (one block: time to first token, streamed requests, interruptions) ---
+  /** From the request's arrival to the first text written to the client, for provider streams. */
+  readonly timeToFirstToken = once(
+    'gen_ai_server_time_to_first_token_seconds',
+    () =>
+      new Histogram({
+        name: 'gen_ai_server_time_to_first_token_seconds',
+        help: 'Time from the request to the first token sent to the client (OTel GenAI), streams answered by a provider.',
+        labelNames: [
+          'gen_ai_operation_name',
+          'gen_ai_provider_name',
+          'gen_ai_request_model',
+        ] as const,
+        // OTel GenAI's bucket boundaries for this family.
+        buckets: [
+          0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+        ],
+      }),
+  );
+  readonly streamsTotal = once(
+    'llm_gateway_streams_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_streams_total',
+        help: 'Streamed responses (200 text/event-stream) by outcome (audit vocabulary).',
+        labelNames: ['outcome'] as const,
+      }),
+  );
+  readonly streamInterruptions = once(
+    'llm_gateway_stream_interruptions_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_stream_interruptions_total',
+        help: 'Streams that ended after their first byte without a clean end, by cause.',
+        labelNames: ['provider', 'cause'] as const,
+      }),
+  );
 }

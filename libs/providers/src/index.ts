@@ -6,3 +6,8 @@ export { ProvidersService } from './providers.service';
 export type { ProviderStatus, ProviderHealth } from './provider-registry.service';
 export { ProviderError, type ProviderErrorKind } from './provider.error';
 export type { CircuitState } from './resilience/circuit-breaker';
+export type { ChatStream } from './chat-stream';
+export { ChatStreamAccumulator } from './adapters/stream-accumulator';
+export { OpenAiChunkEncoder, openAiFinishReason } from './adapters/openai-chunk.encoder';
+export type { StreamEncoder, StreamUsage } from './adapters/stream-encoder';
+export { AnthropicEventEncoder, anthropicStopReason } from './adapters/anthropic-event.encoder';

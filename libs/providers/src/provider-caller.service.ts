@@ -6,6 +6,7 @@ import { MockAdapter } from './adapters/mock.adapter';
 import { OpenAiCompatibleAdapter } from './adapters/openai-compatible.adapter';
 import { OpenAiAdapter } from './adapters/openai.adapter';
 import type { ChatRequest, ChatResult } from './chat.types';
+import { type ChatStream, GeneratedChatStream, SseChatStream } from './chat-stream';
 import { ProviderError } from './provider.error';
 import { UpstreamClient } from './transport/upstream-client';
 import type { EmbeddingAdapter } from './adapters/embedding-adapter';
@@ -57,6 +58,35 @@ export class ProviderCaller {
       throw adapter.parseError(res.status, res.headers, res.body, provider);
     }
     return adapter.parseChat(res.body, route);
+  }
+
+  /**
+   * Opens a streamed answer: resolves once the provider's first event has arrived (before that, a
+   * failure is an ordinary failed attempt the router may retry or fall back from). From then on
+   * the caller reads the stream and must close it if it stops early; the caller's `signal`
+   * closes it too.
+   */
+  async openStream(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ChatStream> {
+    if (provider.type === 'mock') {
+      return new GeneratedChatStream(this.mock.stream(provider, route, request, signal)).open();
+    }
+    const adapter = ADAPTERS[provider.type];
+    const res = await this.upstream.stream(
+      provider,
+      adapter.chatRequest(provider, route, request, true),
+      timeoutMs,
+      signal,
+    );
+    if (res.status < 200 || res.status >= 300) {
+      throw adapter.parseError(res.status, res.headers, await res.text(), provider);
+    }
+    return new SseChatStream(res, adapter.streamDecoder(), provider.maxResponseBytes).open();
   }
 
   /** The health probe: any 2xx is healthy; the body is read (size-capped) and ignored. */

@@ -8,10 +8,11 @@ import {
 import type { AuditDraft, TenantContext } from '@gateway/context';
 import { echoInput, GatewayError } from '@gateway/errors';
 import type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
-import { ProviderCaller } from './provider-caller.service';
 import type { ChatRequest, ChatResult } from './chat.types';
+import type { ChatStream } from './chat-stream';
+import { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry, type ProviderStatus } from './provider-registry.service';
-import { ProviderRouter } from './provider-router.service';
+import { type AttemptUsage, ProviderRouter } from './provider-router.service';
 
 /**
  * The providers lib's facade: the catalog's models and routes as a tenant sees them, one completion
@@ -143,6 +144,38 @@ export class ProvidersService {
       signal,
     );
     return { result: value, route, upstreamNs };
+  }
+
+  /**
+   * Opens a streamed completion along the tenant's routes, with the same retries, fallback and
+   * breakers as `complete`: an attempt succeeds when the provider's first event arrives, so a
+   * provider failing before that is replaced by the next route. The caller reads the stream to its
+   * end (then reports its usage with `recordStreamUsage`) or closes it; `signal` closes it too.
+   */
+  async openStream(
+    tenant: TenantContext,
+    model: ModelConfig,
+    request: ChatRequest,
+    draft: AuditDraft,
+    signal?: AbortSignal,
+  ): Promise<{ stream: ChatStream; route: RouteConfig; upstreamNs: bigint }> {
+    const { value, route, upstreamNs } = await this.router.run(
+      this.routesFor(tenant, model),
+      draft,
+      {
+        operation: 'chat',
+        attempt: (provider, r, timeoutMs, s) =>
+          this.caller.openStream(provider, r, request, timeoutMs, s),
+        usage: () => null,
+      },
+      signal,
+    );
+    return { stream: value, route, upstreamNs };
+  }
+
+  /** The token-usage metrics of a stream, known only at its end. */
+  recordStreamUsage(route: RouteConfig, usage: AttemptUsage): void {
+    this.router.recordTokens('chat', route, usage);
   }
 
   statuses(): ProviderStatus[] {

@@ -82,3 +82,8 @@ export function chatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
     ...overrides,
   };
 }
+
+/** A recorded `text/event-stream` body, exactly as it came over the wire. */
+export function recordedStream(file: string): string {
+  return readFileSync(join(__dirname, file), 'utf8');
+}

@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, FinishReason } from '../chat.types';
-import { ProviderError } from '../provider.error';
-import type { ChatAdapter } from './chat-adapter';
+import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '../chat.types';
+import { ProviderError, type ProviderErrorKind } from '../provider.error';
+import type { ChatAdapter, StreamDecoder } from './chat-adapter';
+import { parseStreamJson } from './openai.adapter';
+import type { SseEvent } from './sse.parser';
 import {
   isObject,
   type JsonObject,
@@ -35,7 +37,12 @@ const STOP_REASONS: Readonly<Record<string, FinishReason>> = {
  * and are dropped too.
  */
 export class AnthropicAdapter implements ChatAdapter {
-  chatRequest(provider: ProviderConfig, route: RouteConfig, request: ChatRequest): WireRequest {
+  chatRequest(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    stream = false,
+  ): WireRequest {
     const system = request.messages
       .filter((m) => m.role === 'system')
       .map((m) => m.content)
@@ -53,12 +60,13 @@ export class AnthropicAdapter implements ChatAdapter {
     const stops = (request.stop ?? []).filter((s) => s.trim() !== '');
     if (stops.length > 0) body.stop_sequences = stops;
     if (request.user !== null) body.metadata = { user_id: request.user };
-    return {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: this.headers(provider, true),
-      body: JSON.stringify(body),
-    };
+    const headers = this.headers(provider, true);
+    if (stream) {
+      // Anthropic streams always carry usage (message_start and message_delta).
+      body.stream = true;
+      headers.accept = 'text/event-stream';
+    }
+    return { method: 'POST', path: '/v1/messages', headers, body: JSON.stringify(body) };
   }
 
   parseChat(text: string, route: RouteConfig): ChatResult {
@@ -79,18 +87,18 @@ export class AnthropicAdapter implements ChatAdapter {
     ) {
       throw missingField('usage');
     }
-    // Prompt-cache reads and writes are input tokens too; Anthropic reports them apart.
-    const cacheTokens =
-      (nonNegativeInt(usage.cache_creation_input_tokens) ? usage.cache_creation_input_tokens : 0) +
-      (nonNegativeInt(usage.cache_read_input_tokens) ? usage.cache_read_input_tokens : 0);
     const reason = typeof doc.stop_reason === 'string' ? doc.stop_reason : '';
     return {
       content,
       finishReason: STOP_REASONS[reason] ?? 'other',
-      promptTokens: usage.input_tokens + cacheTokens,
+      promptTokens: inputTokens(usage),
       completionTokens: usage.output_tokens,
       providerModel: typeof doc.model === 'string' && doc.model !== '' ? doc.model : route.model,
     };
+  }
+
+  streamDecoder(): StreamDecoder {
+    return new AnthropicStreamDecoder();
   }
 
   parseError(
@@ -121,5 +129,98 @@ export class AnthropicAdapter implements ChatAdapter {
     if (withBody) headers['content-type'] = 'application/json';
     if (provider.apiKey !== '') headers['x-api-key'] = provider.apiKey;
     return headers;
+  }
+}
+
+/** Prompt-cache reads and writes are input tokens too; Anthropic reports them apart. */
+function inputTokens(usage: JsonObject): number {
+  const base = nonNegativeInt(usage.input_tokens) ? usage.input_tokens : 0;
+  const created = usage.cache_creation_input_tokens;
+  const read = usage.cache_read_input_tokens;
+  return base + (nonNegativeInt(created) ? created : 0) + (nonNegativeInt(read) ? read : 0);
+}
+
+/** In-band error types (https://docs.anthropic.com/en/api/errors) → the router's error kinds. */
+const STREAM_ERROR_KINDS: Readonly<Record<string, ProviderErrorKind>> = {
+  rate_limit_error: 'rate_limited',
+  overloaded_error: 'server',
+  api_error: 'server',
+};
+
+/**
+ * Messages streaming events (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
+ * `message_start` (model, input tokens), `content_block_start` / `content_block_delta` (text;
+ * other block kinds are not text and are skipped) / `content_block_stop`, `message_delta` (stop
+ * reason, cumulative output tokens), `message_stop`, `ping`, and `error`. Unknown event types are
+ * ignored, as Anthropic asks of clients.
+ */
+export class AnthropicStreamDecoder implements StreamDecoder {
+  decode(event: SseEvent): ChatStreamEvent[] {
+    const doc = parseStreamJson(event.data);
+    const type = typeof doc.type === 'string' ? doc.type : event.event;
+    switch (type) {
+      case 'message_start': {
+        const message = doc.message;
+        if (!isObject(message)) throw missingField('message');
+        const model =
+          typeof message.model === 'string' && message.model !== '' ? message.model : null;
+        const out: ChatStreamEvent[] = [{ kind: 'start', providerModel: model }];
+        const usage = message.usage;
+        if (isObject(usage) && nonNegativeInt(usage.input_tokens)) {
+          out.push({
+            kind: 'usage',
+            promptTokens: inputTokens(usage),
+            completionTokens: nonNegativeInt(usage.output_tokens) ? usage.output_tokens : null,
+          });
+        }
+        return out;
+      }
+      case 'content_block_start': {
+        const block = doc.content_block;
+        if (isObject(block) && block.type === 'text' && typeof block.text === 'string') {
+          return block.text === '' ? [] : [{ kind: 'text', text: block.text }];
+        }
+        return [];
+      }
+      case 'content_block_delta': {
+        const delta = doc.delta;
+        if (!isObject(delta)) throw missingField('delta');
+        if (delta.type !== 'text_delta') return [];
+        if (typeof delta.text !== 'string') throw missingField('delta.text');
+        return delta.text === '' ? [] : [{ kind: 'text', text: delta.text }];
+      }
+      case 'message_delta': {
+        const out: ChatStreamEvent[] = [];
+        const delta = doc.delta;
+        if (isObject(delta) && typeof delta.stop_reason === 'string') {
+          out.push({ kind: 'finish', finishReason: STOP_REASONS[delta.stop_reason] ?? 'other' });
+        }
+        const usage = doc.usage;
+        if (isObject(usage)) {
+          if (!nonNegativeInt(usage.output_tokens)) throw missingField('usage.output_tokens');
+          out.push({
+            kind: 'usage',
+            // Newer API versions repeat the (cumulative) input counts here.
+            promptTokens: nonNegativeInt(usage.input_tokens) ? inputTokens(usage) : null,
+            completionTokens: usage.output_tokens,
+          });
+        }
+        return out;
+      }
+      case 'message_stop':
+        return [{ kind: 'end' }];
+      case 'error': {
+        const error = doc.error;
+        const errType = isObject(error) && typeof error.type === 'string' ? error.type : '';
+        const message = safeProviderMessage(isObject(error) ? error.message : null, []);
+        throw new ProviderError(
+          STREAM_ERROR_KINDS[errType] ?? 'server',
+          `stream error: ${errType || 'unknown'}${message === null ? '' : ` (${message})`}`,
+        );
+      }
+      default:
+        // ping, content_block_stop, and event types added after this adapter was written.
+        return [];
+    }
   }
 }

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent } from '../chat.types';
 import type { ProviderError } from '../provider.error';
+import type { SseEvent } from './sse.parser';
 import type { WireRequest } from './wire';
 
 /**
@@ -9,8 +10,18 @@ import type { WireRequest } from './wire';
  * transport does the call; the router does retries and fallback.
  */
 export interface ChatAdapter {
-  /** Unified request → the provider's chat request. */
-  chatRequest(provider: ProviderConfig, route: RouteConfig, request: ChatRequest): WireRequest;
+  /**
+   * Unified request → the provider's chat request; with `stream`, the streaming variant, which
+   * always asks the provider for the exact usage (the gateway bills it whatever the client asked).
+   */
+  chatRequest(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    stream?: boolean,
+  ): WireRequest;
+  /** A fresh decoder for one streamed answer (it keeps the little state one stream needs). */
+  streamDecoder(): StreamDecoder;
   /** A 2xx body → the unified result; throws ProviderError(`invalid_response`) when it is unusable. */
   parseChat(body: string, route: RouteConfig): ChatResult;
   /** A non-2xx answer → the typed error (never the raw body). */
@@ -22,4 +33,13 @@ export interface ChatAdapter {
   ): ProviderError;
   /** The cheap health probe (the models endpoint by default). */
   healthRequest(provider: ProviderConfig, path: string): WireRequest;
+}
+
+/**
+ * Turns one provider's server-sent events into the unified stream events. No I/O: the transport
+ * feeds it parsed events. Throws ProviderError for an event that cannot be used (`invalid_response`)
+ * or that reports a failure in-band (the provider's own error kind).
+ */
+export interface StreamDecoder {
+  decode(event: SseEvent): ChatStreamEvent[];
 }

@@ -1,5 +1,6 @@
 import { chatRequest, providerConfig, route } from '../__fixtures__/fixtures';
 import { MockAdapter } from './mock.adapter';
+import { ChatStreamAccumulator } from './stream-accumulator';
 
 const mock = new MockAdapter();
 const provider = providerConfig({ type: 'mock', baseUrl: null, apiKey: '' });
@@ -44,5 +45,17 @@ describe('MockAdapter', () => {
     );
     setTimeout(() => controller.abort(), 10);
     await expect(pending).rejects.toMatchObject({ kind: 'aborted' });
+  });
+});
+
+describe('MockAdapter streaming', () => {
+  it('streams exactly the non-stream answer, with its usage, then a clean end', async () => {
+    const adapter = new MockAdapter();
+    const provider = providerConfig({ type: 'mock', baseUrl: null });
+    const request = chatRequest();
+    const acc = new ChatStreamAccumulator();
+    for await (const e of adapter.stream(provider, route(), request)) acc.apply(e);
+    expect(acc.result('x')).toEqual(adapter.answer(route(), request));
+    expect(acc.textEvents).toBe(acc.completionTokens);
   });
 });

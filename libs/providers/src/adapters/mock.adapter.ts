@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent } from '../chat.types';
 import { sleep } from '../resilience/sleep';
 
 /** Words of the last user message echoed back; keeps answers short whatever the prompt. */
@@ -20,6 +20,32 @@ export class MockAdapter {
   ): Promise<ChatResult> {
     await sleep(provider.latencyMs, signal);
     return this.answer(route, request);
+  }
+
+  /**
+   * The same answer as `complete`, streamed one word (one token) per event after the simulated
+   * wait, with the usage at the end as a provider asked for it would report it.
+   */
+  async *stream(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ChatStreamEvent> {
+    await sleep(provider.latencyMs, signal);
+    const answer = this.answer(route, request);
+    yield { kind: 'start', providerModel: answer.providerModel };
+    const words = answer.content.split(' ');
+    for (let i = 0; i < words.length; i++) {
+      yield { kind: 'text', text: i === 0 ? words[i] : ` ${words[i]}` };
+    }
+    yield { kind: 'finish', finishReason: answer.finishReason };
+    yield {
+      kind: 'usage',
+      promptTokens: answer.promptTokens,
+      completionTokens: answer.completionTokens,
+    };
+    yield { kind: 'end' };
   }
 
   answer(route: RouteConfig, request: ChatRequest): ChatResult {

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, FinishReason } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '../chat.types';
 import { ProviderError } from '../provider.error';
-import type { ChatAdapter } from './chat-adapter';
+import type { ChatAdapter, StreamDecoder } from './chat-adapter';
+import type { SseEvent } from './sse.parser';
 import {
   isObject,
   type JsonObject,
@@ -35,7 +36,12 @@ export class OpenAiAdapter implements ChatAdapter {
    */
   protected readonly maxTokensField: string = 'max_completion_tokens';
 
-  chatRequest(provider: ProviderConfig, route: RouteConfig, request: ChatRequest): WireRequest {
+  chatRequest(
+    provider: ProviderConfig,
+    route: RouteConfig,
+    request: ChatRequest,
+    stream = false,
+  ): WireRequest {
     const body: JsonObject = {
       model: route.model,
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -48,12 +54,14 @@ export class OpenAiAdapter implements ChatAdapter {
     if (request.frequencyPenalty !== null) body.frequency_penalty = request.frequencyPenalty;
     if (request.seed !== null) body.seed = request.seed;
     if (request.user !== null) body.user = request.user;
-    return {
-      method: 'POST',
-      path: '/chat/completions',
-      headers: this.headers(provider, true),
-      body: JSON.stringify(body),
-    };
+    const headers = this.headers(provider, true);
+    if (stream) {
+      body.stream = true;
+      // Without it a stream carries no usage at all; the last chunk then holds the exact counts.
+      body.stream_options = { include_usage: true };
+      headers.accept = 'text/event-stream';
+    }
+    return { method: 'POST', path: '/chat/completions', headers, body: JSON.stringify(body) };
   }
 
   parseChat(text: string, route: RouteConfig): ChatResult {
@@ -92,6 +100,10 @@ export class OpenAiAdapter implements ChatAdapter {
     };
   }
 
+  streamDecoder(): StreamDecoder {
+    return new OpenAiStreamDecoder();
+  }
+
   parseError(
     status: number,
     headers: IncomingHttpHeaders,
@@ -119,4 +131,75 @@ export class OpenAiAdapter implements ChatAdapter {
     if (provider.apiKey !== '') headers.authorization = `Bearer ${provider.apiKey}`;
     return headers;
   }
+}
+
+/**
+ * `chat.completion.chunk` events (https://platform.openai.com/docs/api-reference/chat-streaming):
+ * the first chunk names the model, `choices[0].delta.content` carries text, a chunk with
+ * `finish_reason` ends the choice, the usage-only last chunk (`choices: []`, asked for with
+ * `stream_options.include_usage`) carries the counts, and `data: [DONE]` ends the stream. Errors
+ * arrive in-band as `{error: {...}}`.
+ */
+export class OpenAiStreamDecoder implements StreamDecoder {
+  private started = false;
+
+  decode(event: SseEvent): ChatStreamEvent[] {
+    if (event.data === '[DONE]') return [{ kind: 'end' }];
+    const doc = parseStreamJson(event.data);
+    if (doc.error !== undefined) {
+      const error = doc.error;
+      const message = safeProviderMessage(isObject(error) ? error.message : error, []);
+      throw new ProviderError('server', `stream error: ${message ?? 'unknown'}`);
+    }
+    const out: ChatStreamEvent[] = [];
+    if (!this.started) {
+      this.started = true;
+      const model = typeof doc.model === 'string' && doc.model !== '' ? doc.model : null;
+      out.push({ kind: 'start', providerModel: model });
+    }
+    const choices = doc.choices;
+    if (choices !== undefined && !Array.isArray(choices)) throw missingField('choices');
+    const choice: unknown = Array.isArray(choices) ? choices[0] : undefined;
+    if (isObject(choice)) {
+      const delta = choice.delta;
+      if (isObject(delta)) {
+        if (typeof delta.content === 'string' && delta.content !== '') {
+          out.push({ kind: 'text', text: delta.content });
+        } else if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+          out.push({ kind: 'text', text: delta.refusal });
+        }
+      }
+      if (typeof choice.finish_reason === 'string') {
+        out.push({ kind: 'finish', finishReason: FINISH_REASONS[choice.finish_reason] ?? 'other' });
+      }
+    }
+    const usage = doc.usage;
+    if (isObject(usage)) {
+      if (!nonNegativeInt(usage.prompt_tokens) || !nonNegativeInt(usage.completion_tokens)) {
+        throw missingField('usage');
+      }
+      out.push({
+        kind: 'usage',
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+      });
+    }
+    return out;
+  }
+}
+
+/** A stream event's JSON; anything but an object is an invalid response. */
+export function parseStreamJson(data: string): JsonObject {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data);
+  } catch (err) {
+    throw new ProviderError('invalid_response', 'invalid stream: event is not JSON', {
+      cause: err,
+    });
+  }
+  if (!isObject(doc)) {
+    throw new ProviderError('invalid_response', 'invalid stream: event is not a JSON object');
+  }
+  return doc;
 }

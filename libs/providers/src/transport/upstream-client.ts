@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Pool } from 'undici';
+import { StringDecoder } from 'node:string_decoder';
+import { type Dispatcher, Pool } from 'undici';
 import { GatewayConfigService, type ProviderConfig } from '@gateway/config';
 import type { WireRequest } from '../adapters/wire';
 import { ProviderError } from '../provider.error';
@@ -11,8 +12,27 @@ export interface UpstreamResponse {
   readonly body: string;
 }
 
-/** Connections per provider: beyond this, calls queue (and the queueing counts against their timeout). */
-const MAX_CONNECTIONS = 256;
+/**
+ * A streamed answer whose head has arrived. `chunks` yields the body as text, decoded across chunk
+ * boundaries; each chunk must arrive within the attempt's timeout of the previous one. Every
+ * failure is a ProviderError. `close` destroys the connection at once (a stream abandoned halfway
+ * cannot be reused, and the provider must stop generating for nobody).
+ */
+export interface UpstreamStream {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  chunks(): AsyncGenerator<string>;
+  /** The whole body (size-capped), for a non-2xx answer's error. */
+  text(): Promise<string>;
+  close(): void;
+}
+
+/**
+ * Connections per provider: beyond this, calls queue (and the queueing counts against their
+ * timeout). A stream holds its connection for its whole life, so this is also the number of
+ * concurrent streams one provider can carry per replica.
+ */
+const MAX_CONNECTIONS = 1024;
 const MAX_CONNECT_TIMEOUT_MS = 10_000;
 /** Below typical provider idle timeouts, so we rarely reuse a socket the other side just closed. */
 const KEEP_ALIVE_MS = 10_000;
@@ -109,6 +129,91 @@ export class UpstreamClient implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Starts a streamed call: resolves when the answer's head arrives (within `timeoutMs`), after
+   * which `timeoutMs` becomes the idle limit between body chunks. The caller's abort, or `close()`,
+   * destroys the upstream connection at any time.
+   */
+  async stream(
+    provider: ProviderConfig,
+    wire: WireRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<UpstreamStream> {
+    const target = this.targets.get(provider.name);
+    if (!target) throw new Error(`no upstream transport for provider ${provider.name}`);
+    if (signal?.aborted) throw new ProviderError('aborted', 'the caller cancelled the request');
+
+    const controller = new AbortController();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | null = null;
+    const arm = () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+    };
+    const disarm = () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    };
+    const onCallerAbort = () => controller.abort();
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const done = () => {
+      disarm();
+      signal?.removeEventListener('abort', onCallerAbort);
+    };
+    arm();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await target.pool.request({
+        path: target.basePath + wire.path,
+        method: wire.method,
+        headers: wire.headers,
+        body: wire.body,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      done();
+      throw classify(err, timedOut, timeoutMs, signal);
+    }
+    const max = provider.maxResponseBytes;
+    const body = res.body;
+    const close = () => {
+      done();
+      if (!controller.signal.aborted) controller.abort();
+      body.destroy();
+    };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      close,
+      async text(): Promise<string> {
+        let out = '';
+        try {
+          for await (const piece of readChunks(body, max, arm, disarm)) out += piece;
+          return out;
+        } catch (err) {
+          throw err instanceof ProviderError ? err : classify(err, timedOut, timeoutMs, signal);
+        } finally {
+          close();
+        }
+      },
+      async *chunks(): AsyncGenerator<string> {
+        try {
+          yield* readChunks(body, max, arm, disarm);
+          done();
+        } catch (err) {
+          throw err instanceof ProviderError ? err : classify(err, timedOut, timeoutMs, signal);
+        } finally {
+          // Also reached when the consumer stops early (return()): the connection goes with it.
+          if (!body.readableEnded) close();
+        }
+      },
+    };
+  }
+
   async onModuleDestroy(): Promise<void> {
     await Promise.all(
       [...this.targets.values()].map((t) => t.pool.destroy().catch(() => undefined)),
@@ -168,4 +273,30 @@ function errorCode(err: unknown): string | undefined {
   // Happy-eyeballs connects fail with an AggregateError of per-address errors.
   if (Array.isArray(e.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
   return e.cause === undefined ? undefined : errorCode(e.cause);
+}
+
+/**
+ * The body as UTF-8 text pieces, capped in total. The idle timer runs only while waiting for the
+ * provider: not while the consumer holds a piece (a slow client is not a stalled provider).
+ */
+async function* readChunks(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+  arm: () => void,
+  disarm: () => void,
+): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw tooLarge(max);
+    const text = decoder.write(chunk);
+    if (text !== '') {
+      disarm();
+      yield text;
+      arm();
+    }
+  }
+  const rest = decoder.end();
+  if (rest !== '') yield rest;
 }
