@@ -33,8 +33,9 @@ step "first run: npm run dev and the README walk-through" bash scripts/check-wal
 step "budget drill (20 races over 3 instances, overshoot must be 0)" npm run --silent drill:budget
 step "failover drill (steady load while the primary fails each way)" npm run --silent drill:failover
 # ---- short drills: one step per drill, in their short modes ----------------------------------
-# (drill:hostile, drill:postgres, drill:load: added by their owners, e.g.
-#   step "hostile-input drill (short)" npm run --silent drill:hostile -- --short )
+step "hostile-input drill (short: corpus, 0 5xx, neighbour throughput)" env DRILL_SKIP_BUILD=1 npm run --silent drill:hostile -- --short
+step "postgres drill (short: stop and freeze a private Postgres under load)" npm run --silent drill:postgres -- --short
+step "load drill (short: one instance, then two replicas on a budgeted tenant, 0 5xx)" npm run --silent drill:load -- --short
 # ---- end of short drills ---------------------------------------------------------------------
 
 [ ${#failures[@]} -eq 0 ] || printf '   failed: %s\n' "${failures[@]}"
