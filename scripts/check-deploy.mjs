@@ -14,8 +14,8 @@ const problems = [];
 const problem = (msg) => problems.push(msg);
 const read = (p) => readFileSync(join(ROOT, p), 'utf8');
 
-/** CONTRACT §1 variables: the compose file sets every one of them. */
-const CONTRACT_ENV = [
+/** docs/api.md §1 variables: the compose file sets every one of them. */
+const DOCUMENTED_ENV = [
   'PORT',
   'HOST',
   'DATABASE_URL',
@@ -30,8 +30,8 @@ const CONTRACT_ENV = [
   'LOG_LEVEL',
 ];
 
-/** CONTRACT §8 families (names fixed). */
-const CONTRACT_METRICS = [
+/** docs/api.md §8 families (names fixed). */
+const DOCUMENTED_METRICS = [
   'gen_ai_client_token_usage',
   'gen_ai_client_operation_duration_seconds',
   'llm_gateway_requests_total',
@@ -77,8 +77,8 @@ function checkCompose() {
   const env = Array.isArray(gw.environment)
     ? Object.fromEntries(gw.environment.map((e) => e.split(/=(.*)/s).slice(0, 2)))
     : (gw.environment ?? {});
-  for (const v of CONTRACT_ENV) {
-    if (!(v in env)) problem(`compose: gateway environment lacks ${v} (CONTRACT §1)`);
+  for (const v of DOCUMENTED_ENV) {
+    if (!(v in env)) problem(`compose: gateway environment lacks ${v} (docs/api.md §1)`);
   }
   if (String(env.DB_MIGRATE_ON_BOOT) !== 'true')
     problem('compose: gateway needs DB_MIGRATE_ON_BOOT=true');
@@ -261,9 +261,9 @@ function familiesIn(expr, known) {
 
 function checkMetricNames(where, exprs, { requireContract }) {
   const known = definedMetrics();
-  for (const c of CONTRACT_METRICS)
+  for (const c of DOCUMENTED_METRICS)
     if (!known.has(c))
-      problem(`gateway-metrics.service.ts: CONTRACT §8 family ${c} is not defined`);
+      problem(`gateway-metrics.service.ts: docs/api.md §8 family ${c} is not defined`);
   const used = new Set();
   for (const e of exprs) {
     for (const f of familiesIn(e, known)) {
@@ -273,8 +273,8 @@ function checkMetricNames(where, exprs, { requireContract }) {
     }
   }
   if (requireContract) {
-    for (const c of CONTRACT_METRICS)
-      if (!used.has(c)) problem(`${where}: CONTRACT §8 family ${c} is not shown`);
+    for (const c of DOCUMENTED_METRICS)
+      if (!used.has(c)) problem(`${where}: docs/api.md §8 family ${c} is not shown`);
   }
 }
 

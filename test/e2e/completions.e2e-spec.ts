@@ -36,7 +36,7 @@ describe('completions (e2e, mock provider)', () => {
     max_tokens: 50,
   };
 
-  it('answers POST /api/v1/completions in the CONTRACT shape with an exact cost', async () => {
+  it('answers POST /api/v1/completions in the documented shape (docs/api.md §3.1) with an exact cost', async () => {
     const res = await gw
       .http()
       .post('/api/v1/completions')
@@ -276,7 +276,7 @@ describe('completions (e2e, mock provider)', () => {
       expect(typeof res.body.error.message).toBe('string');
       // A body that could not be read (param null) ends its connection, on either path.
       if (param === null) expect(res.headers.connection).toBe('close');
-      // Nothing changed: no slot taken (CONTRACT §9), no spend.
+      // Nothing changed: no slot taken (docs/api.md §4 and §7), no spend.
       const ok = await gw.http().post('/api/v1/completions').set('X-API-Key', t.api_key).send(body);
       expect(ok.status).toBe(200);
       expect(ok.body.rate_limit_remaining).toBe(4);

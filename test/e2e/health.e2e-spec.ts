@@ -7,7 +7,7 @@ import { freePort } from '../support/process';
 import { startRedis, stopRedis, eventually } from '../support/redis-process';
 
 /**
- * The open operational routes on the real app: CONTRACT §3 shapes and states of /health,
+ * The open operational routes on the real app: docs/api.md §3 shapes and states of /health,
  * /health/live and /health/ready, their place in the OpenAPI document (no key), and that they
  * are neither rate-limited nor audited.
  */

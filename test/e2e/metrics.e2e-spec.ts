@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
 
 /**
- * `GET /metrics` on the real app after real traffic: every CONTRACT §8 family with its type, the
+ * `GET /metrics` on the real app after real traffic: every docs/api.md §8 family with its type, the
  * documented extensions and process defaults, bounded labels, a well-formed exposition (checked by
  * the parser below) and `promtool check metrics` (Debian's prometheus package, fetched by
  * `scripts/check-deploy.sh --promtool` when it is not on PATH).
@@ -15,7 +15,7 @@ jest.setTimeout(240_000);
 
 type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
-const CONTRACT_FAMILIES: Record<string, MetricType> = {
+const DOCUMENTED_FAMILIES: Record<string, MetricType> = {
   gen_ai_client_token_usage: 'histogram',
   gen_ai_client_operation_duration_seconds: 'histogram',
   llm_gateway_requests_total: 'counter',
@@ -225,10 +225,10 @@ describe('GET /metrics (e2e)', () => {
     expect(problems).toEqual([]);
   });
 
-  it('carries every CONTRACT §8 family with its type, the extensions and the process defaults', () => {
+  it('carries every docs/api.md §8 family with its type, the extensions and the process defaults', () => {
     const { families } = parseExposition(text);
     const typeOf = (name: string) => families.get(name)?.type ?? 'missing';
-    for (const [name, type] of Object.entries({ ...CONTRACT_FAMILIES, ...EXTENSION_FAMILIES })) {
+    for (const [name, type] of Object.entries({ ...DOCUMENTED_FAMILIES, ...EXTENSION_FAMILIES })) {
       expect({ name, type: typeOf(name) }).toEqual({ name, type });
       expect({ name, help: Boolean(families.get(name)?.help) }).toEqual({ name, help: true });
     }

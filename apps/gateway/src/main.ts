@@ -10,7 +10,7 @@ function readConfig(): GatewayConfig {
     return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      // CONTRACT §9: plain text on stderr, one line per problem, exit code 1.
+      // docs/api.md §4 and §7: plain text on stderr, one line per problem, exit code 1.
       process.stderr.write(`${err.problems.join('\n')}\n`);
       process.exit(1);
     }

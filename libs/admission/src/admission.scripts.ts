@@ -184,7 +184,7 @@ end
 -- A hit would pass where this miss is refused: the caller asks again once it knows which it is.
 if not budgetOk and speculative then return {'UNDECIDED', now} end
 
--- Past the limiter: the request takes its slot whatever happens next (CONTRACT §9).
+-- Past the limiter: the request takes its slot whatever happens next (docs/api.md §4 and §7).
 redis.call('ZADD', KEYS[1], istr(now), id)
 redis.call('PEXPIRE', KEYS[1], windowMs)
 local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])

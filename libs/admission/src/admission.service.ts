@@ -25,7 +25,7 @@ import { type AlertProfile, SettleReplayQueue } from './settle-replay.queue';
 import { TurnBatcher } from './turn-batcher';
 import { type UtcMonth, utcMonthOf } from './utc-month';
 
-/** CONTRACT §7: one sliding window of 60 s for requests and for tokens. */
+/** docs/api.md §7: one sliding window of 60 s for requests and for tokens. */
 export const RATE_WINDOW_MS = 60_000;
 /** Added to the longest a request can take, for the reservation's lifetime. */
 const RESERVATION_MARGIN_MS = 5_000;

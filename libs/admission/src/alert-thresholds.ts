@@ -11,7 +11,7 @@ export interface ResolvedThreshold {
  * Thresholds in exact integer units: spend reaches `fraction × budget` exactly when spend ≥
  * ceil(fraction × budget). The fraction is taken from its shortest decimal text, so 0.8 means
  * 8/10, not the binary double nearest to it. A zero budget has nothing to cross by spending;
- * its 1.0 alert fires on the first refusal instead (CONTRACT §9).
+ * its 1.0 alert fires on the first refusal instead (docs/api.md §4 and §7).
  */
 export function resolveThresholds(
   fractions: readonly number[],

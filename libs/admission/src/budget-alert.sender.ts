@@ -26,7 +26,7 @@ const ATTEMPT_TIMEOUT_MS = 5_000;
 const MAX_PENDING = 1_000;
 
 /**
- * Delivers budget alerts (CONTRACT §7, §9): `POST` of `{tenant_id, threshold, spend, budget,
+ * Delivers budget alerts (docs/api.md §7, §9): `POST` of `{tenant_id, threshold, spend, budget,
  * month}` signed with `X-Gateway-Signature: sha256=<hex HMAC-SHA256 of the body>` using the
  * tenant's alert_webhook_secret. Entirely in the background: a request that crosses a threshold
  * never waits for the webhook. Every outcome is logged and counted in

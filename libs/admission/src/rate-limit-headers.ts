@@ -7,7 +7,7 @@ export interface LimitState {
 }
 
 /**
- * CONTRACT §5 headers plus OpenAI's `x-ratelimit-*` family. X-RateLimit-Reset is whole seconds
+ * docs/api.md §5 headers plus OpenAI's `x-ratelimit-*` family. X-RateLimit-Reset is whole seconds
  * (rounded up, so a client that waits that long finds the slot free); OpenAI's reset headers use
  * its duration format (`1m0s`, `6.5s`, `20ms`) with the same meaning.
  */

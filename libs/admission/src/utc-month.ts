@@ -1,7 +1,7 @@
 /** How long a month's budget hash outlives the month: late settlements and last month's report. */
 const MONTH_KEY_GRACE_MS = 35 * 24 * 3600 * 1000;
 
-/** A UTC calendar month: the budget period (CONTRACT §7). */
+/** A UTC calendar month: the budget period (docs/api.md §7). */
 export interface UtcMonth {
   /** `YYYY-MM`, as in the alert body and the Redis key. */
   readonly label: string;

@@ -22,7 +22,7 @@ import { RequestRecordEntity } from './request-record.entity';
  * Reports read the ledger with plain SQL: aggregation happens in Postgres over BIGINT units (sum()
  * of BIGINT is NUMERIC, exact), read back as text and converted once with BigInt, so a report's
  * total is exactly the sum of its requests' costs. Only requests that were answered (by a provider
- * or the cache) are usage; refused and failed ones are in the audit list only (CONTRACT §9). A
+ * or the cache) are usage; refused and failed ones are in the audit list only (docs/api.md §4 and §7). A
  * stream that broke or lost its client after its first byte was charged, so it is usage too.
  */
 const ANSWERED = `provider IS NOT NULL AND (outcome IN ('success', 'cached', 'client_closed') OR error_code = 'stream_interrupted')`;

@@ -1,7 +1,7 @@
 import type { AttemptRecord, Outcome } from '@gateway/context';
 
 /*
- * The JSON shapes of the usage, chargeback and audit reports (CONTRACT §3, §9), as the facade
+ * The JSON shapes of the usage, chargeback and audit reports (docs/api.md §3, §9), as the facade
  * returns them. Money is USD as JSON numbers, converted once from exact integer unit sums.
  */
 

@@ -8,7 +8,7 @@ const bigintNumber: ValueTransformer = {
 };
 
 /**
- * One row per tenant request (CONTRACT §7 audit fields). Insert-only: corrections are new rows.
+ * One row per tenant request (docs/api.md §7 audit fields). Insert-only: corrections are new rows.
  * No foreign key to `tenants` on purpose: the ledger must outlive tenant rows, and it keeps the
  * table ready for time partitioning and retention without cross-table constraints.
  *

@@ -22,7 +22,7 @@ ${pricing}
 }
 
 describe('cost maths (one case per pricing scenario)', () => {
-  it('prices the CONTRACT example exactly: gpt-4 at $30/$60, 12 + 15 tokens = $0.00126', () => {
+  it('prices the documented example (docs/api.md §3.1) exactly: gpt-4 at $30/$60, 12 + 15 tokens = $0.00126', () => {
     const m = catalog('  a/x: {input: 30.00, output: 60.00}\n  b/y: {input: 1, output: 1}');
     expect(
       unitsToUsd(costUnits(m.routes[0].price, { promptTokens: 12, completionTokens: 15 })),

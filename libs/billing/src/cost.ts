@@ -5,7 +5,7 @@ export interface TokenUsage {
   completionTokens: number;
 }
 
-/** `prompt × input + completion × output`, exact, in units of 1e-10 USD (CONTRACT §7). */
+/** `prompt × input + completion × output`, exact, in units of 1e-10 USD (docs/api.md §7). */
 export function costUnits(price: ModelPrice, usage: TokenUsage): number {
   assertTokens(usage.promptTokens, 'promptTokens');
   assertTokens(usage.completionTokens, 'completionTokens');
@@ -17,7 +17,7 @@ export function costUnits(price: ModelPrice, usage: TokenUsage): number {
 }
 
 /**
- * The worst case reserved before a call (CONTRACT §9): an upper bound on the prompt tokens plus
+ * The worst case reserved before a call (docs/api.md §4 and §7): an upper bound on the prompt tokens plus
  * `max_tokens` (or the route's maximum output when absent), priced at the most expensive route of
  * the model — so a fallback to a dearer provider can never overspend the reservation.
  */

@@ -1,7 +1,7 @@
 /**
  * Money is held as integer "units" of 1e-10 USD. Catalog prices have at most 4 decimals per 1M
  * tokens, so a price per token is an integer number of units and every cost is exact integer
- * arithmetic — no floating-point accumulation anywhere (CONTRACT §7, §9).
+ * arithmetic — no floating-point accumulation anywhere (docs/api.md §7, §9).
  *
  * Integers stay exact in a double up to 2^53 units ≈ $900,719: far above any single request, and
  * aggregates are summed in Postgres (BIGINT/NUMERIC) or with BigInt, never as floats.

@@ -5,7 +5,7 @@ const NO_CACHE: CacheControls = Object.freeze({ lookup: false, store: true });
 const NO_STORE: CacheControls = Object.freeze({ lookup: false, store: false });
 
 /**
- * CONTRACT §5: `no-cache` skips the lookup but keeps the fresh answer; `no-store` does neither.
+ * docs/api.md §5: `no-cache` skips the lookup but keeps the fresh answer; `no-store` does neither.
  * Directives are case-insensitive and comma-separated; unknown ones (max-age, …) are ignored, and
  * `no-store` wins when both are sent.
  */

@@ -23,7 +23,7 @@ const CHAT_CODEC = new CachedAnswerCodec();
 const EMBEDDING_CODEC = new EmbeddingAnswerCodec();
 
 /**
- * The one builder of cache keys (STYLE §5). The key is the tenant, the model alias the client asked
+ * The one builder of cache keys. The key is the tenant, the model alias the client asked
  * for and every output-affecting parameter; never the provider, so an answer from a fallback route
  * serves the same prompt next time.
  */

@@ -89,7 +89,7 @@ export class CacheService {
   }
 
   /**
-   * The request's one cache round trip (CONTRACT §5): answers from the cache, or takes the
+   * The request's one cache round trip (docs/api.md §5): answers from the cache, or takes the
    * coalescing lock, or learns that an identical request is already computing, all in one script.
    * On a miss the returned fill must be run or abandoned. Counts
    * `llm_gateway_cache_requests_total{result}` once per request.

@@ -1,6 +1,6 @@
 import type { FinishReason } from '@gateway/providers';
 
-/** What a request's `Cache-Control` header allows (CONTRACT §5). */
+/** What a request's `Cache-Control` header allows (docs/api.md §5). */
 export interface CacheControls {
   /** False for `no-cache` and `no-store`: do not answer from the cache. */
   readonly lookup: boolean;

@@ -14,7 +14,7 @@ function errorOf(body: unknown): GatewayError {
 const ok = { model: 'gpt-4', messages: [{ role: 'user', content: 'Hello' }] };
 
 describe('parseCompletionBody', () => {
-  it('accepts the CONTRACT example and maps parameters', () => {
+  it('accepts the documented example (docs/api.md §3.1) and maps parameters', () => {
     const { model, request } = parseCompletionBody({
       ...ok,
       temperature: 0.7,

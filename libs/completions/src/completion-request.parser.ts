@@ -44,7 +44,7 @@ function invalid(param: string, message: string): GatewayError {
 /**
  * Validates a completion body by hand: it runs on every request, and a direct check is several
  * times cheaper than class-transformer + class-validator while naming the exact field (`param`,
- * dotted path) in every error (CONTRACT §9).
+ * dotted path) in every error (docs/api.md §4 and §7).
  */
 export function parseCompletionBody(body: unknown): ParsedCompletion {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -52,7 +52,7 @@ export class CompletionsController {
 
   @Post('api/v1/completions')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Completion in the gateway format (CONTRACT §3).' })
+  @ApiOperation({ summary: 'Completion in the gateway format (docs/api.md §3).' })
   @ApiBody({ type: CompletionRequestDto })
   @ApiOkResponse({ type: CompletionResponseDto })
   complete(

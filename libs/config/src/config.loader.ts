@@ -26,7 +26,7 @@ export const DEFAULT_CATALOG_PATH = 'config/gateway.yaml';
 export const DEFAULT_AUDIT_SPOOL_DIR = 'var/audit-spool';
 
 /**
- * The one reader of the environment (STYLE §3). Validates every variable of CONTRACT §1 and the
+ * The one reader of the environment. Validates every variable of docs/api.md §1 and the
  * project's extensions (docs/configuration.md), then loads the catalog. Throws ConfigError listing
  * every problem, one per line.
  */

@@ -1,6 +1,6 @@
 /**
  * The authenticated tenant, resolved once by the auth guard from the API key and passed explicitly
- * as the first argument of every facade call (STYLE §4). Immutable.
+ * as the first argument of every facade call. Immutable.
  */
 export interface TenantContext {
   readonly tenantId: string;

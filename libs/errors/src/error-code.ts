@@ -1,6 +1,6 @@
 /**
  * Every error the gateway can answer with, mapped once to status, OpenAI-style `type`, and the
- * audit `outcome` (CONTRACT §4, §9). Libs throw GatewayError with one of these codes; only the
+ * audit `outcome` (docs/api.md §4, §9). Libs throw GatewayError with one of these codes; only the
  * filter turns them into HTTP.
  */
 export const ERROR_CODES = {

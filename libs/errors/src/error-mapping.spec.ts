@@ -3,7 +3,7 @@ import { ERROR_CODES, type ErrorCode } from './error-code';
 import { mapError } from './error-mapping';
 import { GatewayError } from './gateway.error';
 
-describe('mapError (CONTRACT §4, §9)', () => {
+describe('mapError (docs/api.md §4, §9)', () => {
   it.each(Object.keys(ERROR_CODES) as ErrorCode[])(
     'maps %s to its status, type and code',
     (code) => {

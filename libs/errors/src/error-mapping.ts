@@ -22,7 +22,7 @@ export interface MappedError {
   unexpected: boolean;
 }
 
-/** The single mapping from anything thrown to the client-facing error (CONTRACT §4, §9). */
+/** The single mapping from anything thrown to the client-facing error (docs/api.md §4, §9). */
 export function mapError(err: unknown, requestId: string): MappedError {
   const ge = toGatewayError(err);
   const def = ERROR_CODES[ge.code];

@@ -14,7 +14,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /**
- * Answers an error as CONTRACT §4 says, for the exception filter and the fast routes alike: maps
+ * Answers an error as docs/api.md §4 says, for the exception filter and the fast routes alike: maps
  * it, logs it if it is a bug, lets the observer make the failure's record durable first, then
  * answers (a 503 instead if that record could not be written: the client must not believe the
  * request was accounted).

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { answerError } from './error-response';
 import { ErrorObserver } from './error-observer';
 
-/** Maps every error to CONTRACT §4 in one place (`answerError`); unknown errors become a bland 500. */
+/** Maps every error to docs/api.md §4 in one place (`answerError`); unknown errors become a bland 500. */
 @Catch()
 export class GatewayExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');

@@ -1,7 +1,7 @@
 import type { HealthChecks, HealthStatus } from './health.types';
 
 /**
- * CONTRACT §3/§9: `unhealthy` when the gateway cannot serve (no Postgres means no durable audit
+ * docs/api.md §3/§9: `unhealthy` when the gateway cannot serve (no Postgres means no durable audit
  * record, so no request can be answered; draining means it is going away), `degraded` when it
  * serves with reduced guarantees (Redis down: limits and budgets in fallback mode; some model
  * without an available route; audit records waiting in the local spool).

@@ -1,4 +1,4 @@
-/** The three states of `GET /health` (CONTRACT §3). */
+/** The three states of `GET /health` (docs/api.md §3). */
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 export type DependencyState = 'up' | 'down';

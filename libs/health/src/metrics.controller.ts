@@ -15,7 +15,7 @@ export class MetricsController extends PrometheusController {
   @ApiOperation({
     summary: 'Prometheus metrics',
     description:
-      'Process defaults plus the llm_gateway_* and gen_ai_client_* families (CONTRACT §8).',
+      'Process defaults plus the llm_gateway_* and gen_ai_client_* families (docs/api.md §8).',
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({

@@ -7,7 +7,7 @@ import { assertStorableText, mayHoldUnstorableText } from './storable-text';
 /**
  * Why a request body could not be used. `type` uses body-parser's vocabulary
  * (`entity.parse.failed`, `encoding.unsupported`, ...), so both body readers' failures go through
- * the same mapping to CONTRACT §4 (400 / 413).
+ * the same mapping to docs/api.md §4 (400 / 413).
  */
 export class BodyError extends Error {
   constructor(

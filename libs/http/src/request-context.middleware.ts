@@ -7,7 +7,7 @@ export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (
 
 /**
  * First step of every request, on both the Express chain and the fast routes: picks the request
- * id (CONTRACT §9), echoes it, and attaches the RequestContext every later step reads (also as
+ * id (docs/api.md §4 and §7), echoes it, and attaches the RequestContext every later step reads (also as
  * the current context, for log lines). A plain function: it runs on every request.
  */
 export const requestContextMiddleware: NodeMiddleware = (req, res, next) => {

@@ -18,7 +18,7 @@ function once<T>(name: string, make: () => T): T {
 }
 
 /**
- * Every metric family of CONTRACT §8 (names fixed) plus the project's documented extensions.
+ * Every metric family of docs/api.md §8 (names fixed) plus the project's documented extensions.
  * Label values come from the catalog or admin-created tenant ids only, never from request input.
  */
 @Injectable()

@@ -15,7 +15,7 @@ import type { ProviderError, ProviderErrorKind } from './provider.error';
  */
 export type ProviderHealth = 'up' | 'down' | 'unknown' | 'unconfigured';
 
-/** One row of `GET /api/v1/admin/providers` (CONTRACT §9 "Providers"). */
+/** One row of `GET /api/v1/admin/providers` (docs/api.md §4 and §7 "Providers"). */
 export interface ProviderStatus {
   provider: string;
   status: ProviderHealth;

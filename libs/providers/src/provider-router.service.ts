@@ -278,7 +278,7 @@ export class ProviderRouter {
     );
   }
 
-  /** 503 when no call could be made, 504 when every call timed out, else 502 (CONTRACT §9). */
+  /** 503 when no call could be made, 504 when every call timed out, else 502 (docs/api.md §4 and §7). */
   private failure(
     routes: readonly RouteConfig[],
     attempts: readonly AttemptRecord[],

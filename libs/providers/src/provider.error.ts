@@ -89,7 +89,7 @@ export class ProviderError extends Error {
     }
   }
 
-  /** Classifies an HTTP error status (CONTRACT §9 "Providers"). */
+  /** Classifies an HTTP error status (docs/api.md §4 and §7 "Providers"). */
   static fromStatus(
     status: number,
     providerMessage: string | null,

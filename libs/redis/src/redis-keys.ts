@@ -1,5 +1,5 @@
 /**
- * The one builder of Redis keys (STYLE §5). Every key of a tenant carries the tenant id in a hash
+ * The one builder of Redis keys. Every key of a tenant carries the tenant id in a hash
  * tag, so all of a tenant's keys live in one cluster slot and a multi-key script can touch them;
  * a key without a tenant can only be made through `global`, which names its purpose.
  */

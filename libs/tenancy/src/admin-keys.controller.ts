@@ -15,7 +15,7 @@ import { CreateAdminKeyDto } from './dto/create-admin-key.dto';
 import { GatewayValidationPipe } from './gateway-validation.pipe';
 import { AdminRoute } from './route.decorators';
 
-/** Extension to CONTRACT §3: admin keys besides the bootstrap ADMIN_API_KEY. */
+/** Extension to docs/api.md §3: admin keys besides the bootstrap ADMIN_API_KEY. */
 @ApiTags('admin: keys')
 @Controller('api/v1/admin/keys')
 @AdminRoute()

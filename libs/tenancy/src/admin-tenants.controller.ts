@@ -41,7 +41,7 @@ import { QueryParams } from '@gateway/http';
 
 const TENANT_ID = { name: 'id', format: 'uuid', description: 'Tenant id.' };
 
-/** CONTRACT §3 admin tenant and key routes. */
+/** docs/api.md §3 admin tenant and key routes. */
 @ApiTags('admin: tenants')
 @Controller('api/v1/admin/tenants')
 @AdminRoute()

@@ -30,7 +30,7 @@ const BOOTSTRAP: KeyResolution = Object.freeze({
   kind: 'admin',
   admin: Object.freeze({ adminKeyId: 'bootstrap' }),
 });
-/** Caps on the in-process caches (STYLE: no unbounded maps); a key entry is a few hundred bytes. */
+/** Caps on the in-process caches; a key entry is a few hundred bytes. */
 export const KEY_CACHE_MAX_ENTRIES = 10_000;
 export const NEGATIVE_CACHE_MAX_ENTRIES = 10_000;
 /**

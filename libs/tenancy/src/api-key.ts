@@ -1,6 +1,6 @@
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** Every gateway key starts with this (CONTRACT §2); admin keys add a scope marker after it. */
+/** Every gateway key starts with this (docs/api.md §2); admin keys add a scope marker after it. */
 export const KEY_PREFIX = 'llm-gw-';
 export const ADMIN_KEY_PREFIX = 'llm-gw-admin-';
 /** 43 base62 characters ≈ 256 bits of entropy (the contract asks for at least 32 characters). */

@@ -4,7 +4,7 @@ import { echoInput, GatewayError } from '@gateway/errors';
 
 /**
  * class-validator DTOs → GatewayError('invalid_request') naming the first offending field, with
- * `param` its dotted path (CONTRACT §9). Unknown fields are refused, not silently dropped, so a
+ * `param` its dotted path (docs/api.md §4 and §7). Unknown fields are refused, not silently dropped, so a
  * typo in an admin call is a clear 400 instead of a setting that did not change.
  */
 @Injectable()

@@ -8,7 +8,7 @@ interface Entry {
   blockedUntil: number;
 }
 
-/** Most keys tracked at once; beyond it the least recently hit are forgotten (STYLE: bounded maps). */
+/** Most keys tracked at once; beyond it the least recently hit are forgotten. */
 export const LOCAL_THROTTLE_MAX_KEYS = 10_000;
 
 /**

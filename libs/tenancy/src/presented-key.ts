@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 const MAX_KEY_LENGTH = 512;
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** The key a request presents: `X-API-Key`, else `Authorization: Bearer` (CONTRACT §2). */
+/** The key a request presents: `X-API-Key`, else `Authorization: Bearer` (docs/api.md §2). */
 export function presentedKey(req: IncomingMessage): string | null {
   const header = req.headers['x-api-key'];
   let key = (Array.isArray(header) ? header[0] : header)?.trim();

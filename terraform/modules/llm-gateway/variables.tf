@@ -76,7 +76,7 @@ variable "provider_api_keys" {
 }
 
 variable "catalog_yaml" {
-  description = "The catalog (CONTRACT §6) as YAML text; empty uses the catalog shipped in the image."
+  description = "The catalog (docs/api.md §6) as YAML text; empty uses the catalog shipped in the image."
   type        = string
   default     = ""
 }

@@ -6,7 +6,7 @@ import type { SseEvent } from './sse.parser';
 import type { WireRequest } from './wire';
 
 /**
- * The port every HTTP provider implements: pure translation, no I/O and no state (STYLE §6). The
+ * The port every HTTP provider implements: pure translation, no I/O and no state. The
  * transport does the call; the router does retries and fallback.
  */
 export interface ChatAdapter {

@@ -13,7 +13,7 @@ import { ProviderRegistry, type ProviderRuntime } from '../provider-registry.ser
 const MAX_PROBE_TIMEOUT_MS = 2_000;
 /**
  * While a provider is down it is probed at least this often, whatever its interval, so its
- * recovery is noticed (and traffic returns) well within 5 s (CONTRACT §7).
+ * recovery is noticed (and traffic returns) well within 5 s (docs/api.md §7).
  */
 const DOWN_INTERVAL_MS = 1_000;
 /** Room for timer and event-loop delays, so `interval_ms` holds as a bound under load. */

@@ -44,7 +44,7 @@ interface Target {
 }
 
 /**
- * The one upstream HTTP client (STYLE §6): a keep-alive undici Pool per provider, a connect timeout,
+ * The one upstream HTTP client: a keep-alive undici Pool per provider, a connect timeout,
  * a total per-attempt timeout, the caller's abort, a response size cap, and no redirect following
  * (undici's `request` does not follow them; a 3xx reaches the adapter as an unexpected status).
  * Every failure to get a complete response is a ProviderError; any HTTP status is returned as is.

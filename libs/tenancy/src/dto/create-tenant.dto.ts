@@ -11,7 +11,7 @@ import {
   WebhookUrlField,
 } from './tenant-fields';
 
-/** `POST /api/v1/admin/tenants` (CONTRACT §3). */
+/** `POST /api/v1/admin/tenants` (docs/api.md §3). */
 export class CreateTenantDto {
   @NameField({ required: true, nullable: false })
   name!: string;

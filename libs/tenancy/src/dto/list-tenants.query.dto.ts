@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-/** Cursor pagination of CONTRACT §9 Lists: newest first, limit default 50, max 500. */
+/** Cursor pagination of docs/api.md §4 and §7 Lists: newest first, limit default 50, max 500. */
 export class ListTenantsQueryDto {
   @ApiProperty({ required: false, example: 50, minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
