@@ -15,7 +15,10 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
 export class DeadlineClient extends Client {
   constructor(config?: ConstructorParameters<typeof Client>[0]) {
     super(config);
-    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    // Looked up at each call, not bound once: whatever wraps pg's Client (tracing, tests counting
+    // queries) after this connection was opened still sees its queries.
+    const query = (...args: unknown[]): unknown =>
+      (Client.prototype.query as (...a: unknown[]) => unknown).apply(this, args);
     this.query = ((...args: unknown[]) => {
       const last = args.length - 1;
       const callback = args[last];
