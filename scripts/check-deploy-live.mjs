@@ -182,6 +182,15 @@ function replayImage(work) {
             );
           } else if (/^npm cache clean\b/.test(cmd)) {
             skipped(`\`${cmd}\`: only shrinks the image`);
+          } else if (/^chown\b/.test(cmd)) {
+            // The image's users do not exist on this host: own by their uid/gid instead.
+            const mapped = cmd.replace(/\b(\w+):(\w+)\b/, (whole, u, g) =>
+              IMAGE_USERS[u] !== undefined && IMAGE_USERS[g] !== undefined
+                ? `${IMAGE_USERS[u]}:${IMAGE_USERS[g]}`
+                : whole,
+            );
+            if (sh(mapped, dir, { CI: 'true' }))
+              ran(`RUN \`${cmd}\` as \`${mapped}\` (the image's user by its uid)`);
           } else {
             if (sh(cmd, dir, { CI: 'true' })) ran(`RUN \`${cmd}\` in the replayed build stage`);
           }
