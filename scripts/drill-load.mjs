@@ -14,7 +14,7 @@
 // Prints throughput, latency, status counts, RSS samples and the event-loop delay p99 (the
 // gateway's own `nodejs_eventloop_lag_p99_seconds`, scraped every 2 s) and exits 1 on a miss.
 //
-// `--short` (CI): 10 s per phase. Isolation: a throwaway database on the local Postgres (dropped at
+// `--short` (CI): 10 s per phase; RSS is reported, not judged (10 s ends before warm-up). Isolation: a throwaway database on the local Postgres (dropped at
 // the end), a random Redis key prefix, free ports only.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -73,9 +73,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function spawnGateway(sharedEnv) {
   const port = await freePort();
   let out = '';
+  // Each process needs its own audit spool: the spool's lock refuses a directory another live
+  // gateway owns.
+  const spoolDir = mkdtempSync(join(tmpdir(), 'drill-load-spool-'));
   const child = spawn(process.execPath, [MAIN_JS], {
     cwd: root,
-    env: { PATH: env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...sharedEnv },
+    env: {
+      PATH: env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUDIT_SPOOL_DIR: spoolDir,
+      ...sharedEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (d) => (out = (out + d.toString()).slice(-20_000)));
@@ -256,7 +265,8 @@ async function phase(name, replicas, connectionsEach, seconds, sharedEnv, adminK
           `(${growth >= 0 ? '+' : ''}${fmt(growth)} MB; samples ${series.map((x) => fmt(x, 0)).join(' ')}); ` +
           `event-loop delay p99 per 2 s: median ${fmt(quantile(loops, 0.5))} ms, max ${fmt(loops[loops.length - 1])} ms`,
       );
-      if (!(growth <= settings.rssGrowthMb))
+      // A 10 s short run ends before warm-up does: it reports RSS but only the long run judges it.
+      if (!short && !(growth <= settings.rssGrowthMb))
         misses.push(`${name}: instance ${i} RSS grew ${fmt(growth)} MB after warm-up`);
     }
     return misses;
@@ -334,7 +344,9 @@ async function main() {
     log(`drill:load FAILED:\n  ${misses.join('\n  ')}`);
     process.exit(1);
   }
-  log('drill:load passed: 0 5xx, RSS flat after warm-up');
+  log(
+    `drill:load passed: 0 5xx${short ? ' (RSS reported, judged only in the long run)' : ', RSS flat after warm-up'}`,
+  );
 }
 
 main().catch((err) => {
