@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TenantContext } from '@gateway/context';
-import type { ChatRequest, EmbeddingRequest } from '@gateway/providers';
+import type { ChatRequest, EmbeddingRequest } from '@gateway/types';
 import { CacheKeyBuilder, NON_KEY_PARAMS } from './cache-key.builder';
 import { canonicalJson } from './canonical-json';
 import { EmbeddingAnswerCodec } from './embedding-answer.codec';

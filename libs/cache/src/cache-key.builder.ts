@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TenantContext } from '@gateway/context';
-import type { ChatRequest, EmbeddingRequest } from '@gateway/providers';
+import type { ChatRequest, EmbeddingRequest } from '@gateway/types';
 import { canonicalJson } from './canonical-json';
 import type { AnswerCodec, CacheKey, EmbeddingAnswer } from './cache.types';
 import { CachedAnswerCodec } from './cached-answer.codec';

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
-import type { ChatRequest, EmbeddingRequest } from '@gateway/providers';
+import type { ChatRequest, EmbeddingRequest } from '@gateway/types';
 import { parseCacheControl } from './cache-controls';
 import { CacheKeyBuilder, type EmbeddingEncoding } from './cache-key.builder';
 import type {

@@ -1,4 +1,4 @@
-import type { FinishReason } from '@gateway/providers';
+import type { FinishReason } from '@gateway/types';
 
 /** What a request's `Cache-Control` header allows (docs/api.md §5). */
 export interface CacheControls {

@@ -1,4 +1,4 @@
-import type { ChatStreamEvent } from './chat.types';
+import type { ChatStreamEvent } from '@gateway/types';
 import type { StreamDecoder } from './adapters/chat-adapter';
 import { SseParser } from './adapters/sse.parser';
 import { ProviderError } from './provider.error';

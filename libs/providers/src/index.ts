@@ -1,5 +1,15 @@
-export * from './chat.types';
-export type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
+// The unified model lives in @gateway/types (the cache needs it too, and may not import providers);
+// re-exported so the libs above keep one import for the providers' surface.
+export type {
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  ChatRole,
+  ChatStreamEvent,
+  EmbeddingRequest,
+  EmbeddingResult,
+  FinishReason,
+} from '@gateway/types';
 export { float32FromBytes, float32ToBase64 } from './vectors';
 export { ProvidersModule } from './providers.module';
 export { ProvidersService } from './providers.service';

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ProviderConfig, ProviderType, RouteConfig } from '@gateway/config';
+import type { ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult } from '@gateway/types';
 import { AnthropicAdapter } from './adapters/anthropic.adapter';
 import type { ChatAdapter } from './adapters/chat-adapter';
 import { MockAdapter } from './adapters/mock.adapter';
 import { OpenAiCompatibleAdapter } from './adapters/openai-compatible.adapter';
 import { OpenAiAdapter } from './adapters/openai.adapter';
-import type { ChatRequest, ChatResult } from './chat.types';
 import { type ChatStream, GeneratedChatStream, SseChatStream } from './chat-stream';
 import { ProviderError } from './provider.error';
 import { UpstreamClient } from './transport/upstream-client';
@@ -13,7 +13,6 @@ import type { EmbeddingAdapter } from './adapters/embedding-adapter';
 import { MockEmbeddingsAdapter } from './adapters/mock-embeddings.adapter';
 import { OpenAiCompatibleEmbeddingsAdapter } from './adapters/openai-compatible-embeddings.adapter';
 import { OpenAiEmbeddingsAdapter } from './adapters/openai-embeddings.adapter';
-import type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
 
 /** Embedding wire formats; Anthropic has no embeddings API (the catalog refuses such a route). */
 const EMBEDDING_ADAPTERS: Readonly<Partial<Record<ProviderType, EmbeddingAdapter>>> = {

@@ -3,7 +3,7 @@ import type { ProviderConfig, RouteConfig } from '@gateway/config';
 import type { AttemptRecord, AuditDraft } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
-import type { ChatRequest, ChatResult } from './chat.types';
+import type { ChatRequest, ChatResult } from '@gateway/types';
 import { ProviderCaller } from './provider-caller.service';
 import { ProviderError } from './provider.error';
 import { ProviderRegistry, type ProviderRuntime } from './provider-registry.service';

@@ -7,8 +7,7 @@ import {
 } from '@gateway/config';
 import type { AuditDraft, TenantContext } from '@gateway/context';
 import { echoInput, GatewayError } from '@gateway/errors';
-import type { EmbeddingRequest, EmbeddingResult } from './embedding.types';
-import type { ChatRequest, ChatResult } from './chat.types';
+import type { ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult } from '@gateway/types';
 import type { ChatStream } from './chat-stream';
 import { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry, type ProviderStatus } from './provider-registry.service';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest } from '../chat.types';
+import type { ChatRequest } from '@gateway/types';
 
 export interface RecordedAnswer {
   status: number;

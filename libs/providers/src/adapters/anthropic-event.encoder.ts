@@ -1,4 +1,4 @@
-import type { FinishReason } from '../chat.types';
+import type { FinishReason } from '@gateway/types';
 import type { StreamEncoder, StreamUsage } from './stream-encoder';
 
 /** Unified finish reasons → Anthropic's `stop_reason`. */

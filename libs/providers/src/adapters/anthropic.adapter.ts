@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '@gateway/types';
 import { ProviderError, type ProviderErrorKind } from '../provider.error';
 import type { ChatAdapter, StreamDecoder } from './chat-adapter';
 import { parseStreamJson } from './openai.adapter';

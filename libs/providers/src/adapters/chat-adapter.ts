@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, ChatStreamEvent } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent } from '@gateway/types';
 import type { ProviderError } from '../provider.error';
 import type { SseEvent } from './sse.parser';
 import type { WireRequest } from './wire';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { EmbeddingRequest, EmbeddingResult } from '../embedding.types';
+import type { EmbeddingRequest, EmbeddingResult } from '@gateway/types';
 import type { ProviderError } from '../provider.error';
 import type { WireRequest } from './wire';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { EmbeddingRequest, EmbeddingResult } from '../embedding.types';
+import type { EmbeddingRequest, EmbeddingResult } from '@gateway/types';
 import { sleep } from '../resilience/sleep';
 
 /** The vector length of a mock route that declares no `dimensions`. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, ChatStreamEvent } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent } from '@gateway/types';
 import { sleep } from '../resilience/sleep';
 
 /** Words of the last user message echoed back; keeps answers short whatever the prompt. */

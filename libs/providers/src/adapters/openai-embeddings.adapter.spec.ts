@@ -1,5 +1,5 @@
 import { providerConfig, recorded, route } from '../__fixtures__/fixtures';
-import type { EmbeddingRequest } from '../embedding.types';
+import type { EmbeddingRequest } from '@gateway/types';
 import { ProviderError } from '../provider.error';
 import { OpenAiCompatibleEmbeddingsAdapter } from './openai-compatible-embeddings.adapter';
 import { OpenAiEmbeddingsAdapter } from './openai-embeddings.adapter';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { EmbeddingRequest, EmbeddingResult } from '../embedding.types';
+import type { EmbeddingRequest, EmbeddingResult } from '@gateway/types';
 import { ProviderError } from '../provider.error';
 import { float32FromBase64 } from '../vectors';
 import type { EmbeddingAdapter } from './embedding-adapter';

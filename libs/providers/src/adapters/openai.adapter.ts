@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderConfig, RouteConfig } from '@gateway/config';
-import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '../chat.types';
+import type { ChatRequest, ChatResult, ChatStreamEvent, FinishReason } from '@gateway/types';
 import { ProviderError } from '../provider.error';
 import type { ChatAdapter, StreamDecoder } from './chat-adapter';
 import type { SseEvent } from './sse.parser';

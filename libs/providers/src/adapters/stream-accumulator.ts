@@ -1,4 +1,4 @@
-import type { ChatResult, ChatStreamEvent, FinishReason } from '../chat.types';
+import type { ChatResult, ChatStreamEvent, FinishReason } from '@gateway/types';
 
 /**
  * What a stream has said so far: the text, the finish reason, the provider's latest usage figures.

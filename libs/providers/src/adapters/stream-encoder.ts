@@ -1,4 +1,4 @@
-import type { FinishReason } from '../chat.types';
+import type { FinishReason } from '@gateway/types';
 
 export interface StreamUsage {
   readonly promptTokens: number;

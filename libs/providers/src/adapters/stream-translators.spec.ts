@@ -1,5 +1,5 @@
 import { chatRequest, providerConfig, recordedStream, route } from '../__fixtures__/fixtures';
-import type { ChatStreamEvent } from '../chat.types';
+import type { ChatStreamEvent } from '@gateway/types';
 import { ProviderError } from '../provider.error';
 import { AnthropicAdapter, AnthropicStreamDecoder } from './anthropic.adapter';
 import { AnthropicEventEncoder } from './anthropic-event.encoder';

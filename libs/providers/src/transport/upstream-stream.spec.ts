@@ -4,7 +4,7 @@ import { type GatewayConfig, GatewayConfigService, type ProviderConfig } from '@
 import { providerConfig, route, chatRequest } from '../__fixtures__/fixtures';
 import { ProviderCaller } from '../provider-caller.service';
 import { ProviderError } from '../provider.error';
-import type { ChatStreamEvent } from '../chat.types';
+import type { ChatStreamEvent } from '@gateway/types';
 import { UpstreamClient } from './upstream-client';
 
 /**
