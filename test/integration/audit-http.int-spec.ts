@@ -17,6 +17,7 @@ import { Test } from '@nestjs/testing';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Request } from 'express';
 import request from 'supertest';
+import { AuditApiModule } from '@gateway/api';
 import { AuditModule, AuditWriter } from '@gateway/audit';
 import { ConfigModule, loadConfig } from '@gateway/config';
 import { requestContext } from '@gateway/context';
@@ -199,6 +200,7 @@ describe('audit recording and reports over HTTP', () => {
         RedisModule,
         TenancyModule,
         AuditModule,
+        AuditApiModule,
         FakePipelineModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Global, type INestApplicationContext, Module } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, type GatewayConfig, loadConfig } from '@gateway/config';
 import { type AuditDraft, newAuditDraft, type TenantContext } from '@gateway/context';
@@ -11,23 +11,11 @@ import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
 import { type ChatRequest, ProvidersModule, ProvidersService } from '@gateway/providers';
 import { RedisModule, RedisService } from '@gateway/redis';
-import { ApiKeyAuthenticator } from '@gateway/tenancy';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Provider keys the tests look for in every error and record: none may leak. */
 export const PRIMARY_KEY = 'sk-primary-SECRET-0123456789abcdef';
 export const SECONDARY_KEY = 'sk-ant-secondary-SECRET-fedcba9876543210';
-
-/**
- * The admin controller's guard needs an authenticator; these tests drive the facade directly and
- * never go through HTTP, so every key is refused.
- */
-@Global()
-@Module({
-  providers: [{ provide: ApiKeyAuthenticator, useValue: { resolve: () => ({ kind: 'invalid' }) } }],
-  exports: [ApiKeyAuthenticator],
-})
-class NoAuthModule {}
 
 export interface ProvidersInstance {
   service: ProvidersService;
@@ -59,13 +47,7 @@ export async function startProviders(
     ...env,
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot(config),
-      ObservabilityModule,
-      RedisModule,
-      NoAuthModule,
-      ProvidersModule,
-    ],
+    imports: [ConfigModule.forRoot(config), ObservabilityModule, RedisModule, ProvidersModule],
   }).compile();
   const app = await moduleRef.init();
   return {

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdmissionModule } from '@gateway/admission';
+import { AuditApiModule, CacheApiModule, ProvidersApiModule } from '@gateway/api';
 import { AuditModule } from '@gateway/audit';
 import { CacheModule } from '@gateway/cache';
 import { CompletionsModule } from '@gateway/completions';
@@ -33,9 +34,13 @@ export class AppModule {
         RedisModule,
         TenancyModule,
         ProvidersModule,
+        // Each lib's routes (libs/api) right after its module: routes and Swagger tags keep this order.
+        ProvidersApiModule,
         AdmissionModule,
         CacheModule,
+        CacheApiModule,
         AuditModule,
+        AuditApiModule,
         CompletionsModule,
         EmbeddingsModule,
         HealthModule,

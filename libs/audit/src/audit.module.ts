@@ -2,8 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ErrorObserver } from '@gateway/errors';
-import { TenancyModule, TenantEntity } from '@gateway/tenancy';
-import { AdminReportsController } from './admin-reports.controller';
+import { TenantEntity } from '@gateway/tenancy';
 import { AuditErrorObserver } from './audit-error.observer';
 import { AuditInterceptor } from './audit.interceptor';
 import { AuditService } from './audit.service';
@@ -13,17 +12,15 @@ import { RecordSink } from './record-sink';
 import { RequestRecorder } from './request-recorder.service';
 import { RequestRecordEntity } from './request-record.entity';
 import { SpoolingRecordSink } from './spooling-record.sink';
-import { UsageController } from './usage.controller';
 
 /**
  * Request records: the group-commit writer, the global interceptor and error observer that write
- * one record per tenant request, and the usage, chargeback and audit reports. Needs the global
- * ConfigModule and ObservabilityModule and the app's TypeORM root. The app's exception filter
- * takes `ErrorObserver` from here.
+ * one record per tenant request, and the queries behind the usage, chargeback and audit reports
+ * (their routes are in libs/api). Needs the global ConfigModule and ObservabilityModule and the
+ * app's TypeORM root. The app's exception filter takes `ErrorObserver` from here.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RequestRecordEntity, TenantEntity]), TenancyModule],
-  controllers: [UsageController, AdminReportsController],
+  imports: [TypeOrmModule.forFeature([RequestRecordEntity, TenantEntity])],
   providers: [
     PostgresRecordSink,
     { provide: RecordSink, useClass: SpoolingRecordSink },

@@ -12,3 +12,12 @@ export { RequestRecordEntity } from './request-record.entity';
 export type { AuditRecord } from './audit-record';
 export type * from './report.types';
 export { GROUP_BY_FIELDS } from './report.types';
+export {
+  DEFAULT_LIMIT,
+  MAX_DAYS,
+  MAX_LIMIT,
+  OUTCOMES,
+  parseAuditQuery,
+  parseChargebackQuery,
+  parseDays,
+} from './report-query.parser';

@@ -3,18 +3,16 @@ import { HealthCheckerService } from './health/health-checker.service';
 import { ProviderCaller } from './provider-caller.service';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProviderRouter } from './provider-router.service';
-import { ProvidersAdminController } from './providers-admin.controller';
 import { ProvidersService } from './providers.service';
 import { CircuitSyncService } from './resilience/circuit-sync.service';
 import { UpstreamClient } from './transport/upstream-client';
 
 /**
  * Providers: adapters, the upstream transport, routing with retries, fallback and circuit
- * breakers, health checks, and the admin views of providers and models. Needs the global
- * ConfigModule and ObservabilityModule; uses the global RedisModule when present.
+ * breakers and health checks (the admin views of providers and models are in libs/api). Needs the
+ * global ConfigModule and ObservabilityModule; uses the global RedisModule when present.
  */
 @Module({
-  controllers: [ProvidersAdminController],
   providers: [
     UpstreamClient,
     ProviderCaller,

@@ -2,9 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TenantContext } from '@gateway/context';
 import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
-import { AuditService } from './audit.service';
-import { MAX_DAYS, parseDays } from './report-query.parser';
-import type { UsageReport } from './report.types';
+import { AuditService, MAX_DAYS, parseDays, type UsageReport } from '@gateway/audit';
 import { UsageReportDto } from './usage-report.dto';
 import { QueryParams } from '@gateway/http';
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { OUTCOMES } from './report-query.parser';
+import { OUTCOMES } from '@gateway/audit';
 
 /* Swagger-only shapes of the audit list (the facade builds the JSON; see report.types.ts). */
 

@@ -11,9 +11,11 @@ import {
 import type { Response } from 'express';
 import { AdminRoute, TenantsService } from '@gateway/tenancy';
 import { AuditPageDto } from './audit-page.dto';
-import { AuditService } from './audit.service';
 import { ChargebackReportDto } from './chargeback-report.dto';
 import {
+  type AuditPage,
+  AuditService,
+  type ChargebackReport,
   DEFAULT_LIMIT,
   MAX_DAYS,
   MAX_LIMIT,
@@ -21,8 +23,8 @@ import {
   parseAuditQuery,
   parseChargebackQuery,
   parseDays,
-} from './report-query.parser';
-import type { AuditPage, ChargebackReport, UsageReport } from './report.types';
+  type UsageReport,
+} from '@gateway/audit';
 import { UsageReportDto } from './usage-report.dto';
 import { QueryParams } from '@gateway/http';
 

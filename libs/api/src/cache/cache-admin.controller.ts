@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminRoute, TenantsService } from '@gateway/tenancy';
-import { CacheService } from './cache.service';
+import { CacheService } from '@gateway/cache';
 import { QueryParams } from '@gateway/http';
 
 @ApiTags('admin: cache')

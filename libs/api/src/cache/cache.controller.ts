@@ -7,7 +7,7 @@ import {
 } from '@nestjs/swagger';
 import type { TenantContext } from '@gateway/context';
 import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
-import { CacheService } from './cache.service';
+import { CacheService } from '@gateway/cache';
 
 @ApiTags('cache')
 @Controller('api/v1/cache')

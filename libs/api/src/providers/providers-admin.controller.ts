@@ -2,8 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { GatewayConfigService, type ModelKind } from '@gateway/config';
 import { AdminRoute } from '@gateway/tenancy';
-import type { ProviderStatus } from './provider-registry.service';
-import { ProvidersService } from './providers.service';
+import { type ProviderStatus, ProvidersService } from '@gateway/providers';
 
 export interface CatalogRouteView {
   provider: string;
