@@ -73,13 +73,13 @@ export interface CacheFill<A = CachedAnswer> {
   abandon(): Promise<void>;
 }
 
-/** The outcome of a request's cache round trip (CacheService.open). */
 /** An opening without a usable entry: the answer is to be computed through `fill`. */
 export interface CacheMiss<A = CachedAnswer> {
   readonly status: 'miss' | 'bypass';
   readonly fill: CacheFill<A>;
 }
 
+/** The outcome of a request's cache round trip (CacheService.open). */
 export type CacheOpening<A = CachedAnswer> =
   { readonly status: 'hit'; readonly answer: A } | CacheMiss<A>;
 
