@@ -1,7 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { OUTCOMES } from '@gateway/audit';
 
-/* Swagger-only shapes of the audit list (the facade builds the JSON; see report.types.ts). */
+/*
+ * Swagger-only shapes of the audit list (the audit facade builds the JSON; see
+ * libs/audit/src/report.types.ts).
+ */
 
 export class AttemptDto {
   @ApiProperty({ example: 'openai' }) provider!: string;

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/* Swagger-only shapes of the chargeback report (the facade builds the JSON; see report.types.ts). */
+/*
+ * Swagger-only shapes of the chargeback report (the audit facade builds the JSON; see
+ * libs/audit/src/report.types.ts).
+ */
 
 export class ChargebackTotalsDto {
   @ApiProperty({ example: 1520 }) requests!: number;

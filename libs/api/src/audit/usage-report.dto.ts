@@ -1,6 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/* Swagger-only shapes of the usage report (the facade builds the JSON; see report.types.ts). */
+/*
+ * Swagger-only shapes of the usage report (the audit facade builds the JSON; see
+ * libs/audit/src/report.types.ts).
+ */
 
 export class ProviderUsageDto {
   @ApiProperty({ example: 'openai', description: 'The provider that answered, or `cache`.' })
