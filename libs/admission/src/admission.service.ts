@@ -44,6 +44,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 const UNAVAILABLE_RETRY_AFTER_S = 2;
 const WARN_EVERY_MS = 10_000;
 const UNDECIDED: Speculation = Object.freeze({ kind: 'undecided' });
+const NO_RENEWAL = (): void => undefined;
 
 /** Per-ticket state settle() needs; kept off the public ticket. */
 interface TicketState {
@@ -52,7 +53,8 @@ interface TicketState {
   readonly month: UtcMonth;
   readonly worstUnits: number;
   readonly tokens: number;
-  readonly expiresAtMs: number;
+  /** When the reservation expires unless renewed (local clock); keepAlive moves it on. */
+  expiresAtMs: number;
   /** The reservation is in Redis's month hash. */
   redisHeld: boolean;
   /** The reservation is a row of budget_reservations. */
@@ -60,6 +62,15 @@ interface TicketState {
   /** Fallback tickets: the local token bucket to correct. */
   readonly localTokenBucket: number | null;
   settled: boolean;
+  /** Set while keepAlive renews the reservation. */
+  renewal: Renewal | null;
+}
+
+/** The renewal of one ticket's reservations (keepAlive). */
+interface Renewal {
+  readonly timer: NodeJS.Timeout;
+  /** The renewal round trip in flight, if any (settlePostgres waits for it). */
+  running: Promise<void> | null;
 }
 
 /** A speculative ticket whose lookup hit, waiting for its turn's release script. */
@@ -218,6 +229,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
       // Nothing to spend or claim: a lean script, one per tenant and month per event-loop turn.
       st.settled = true;
       this.inFlight.delete(st.id);
+      void this.stopRenewal(st);
       released = this.hitReleases.add(`${st.tenantId} ${st.month.label}`, { tenant, st });
     } else {
       released = this.settle(tenant, ticket, null);
@@ -231,6 +243,60 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
       'x-ratelimit-remaining-tokens': String(Number(remaining) + ticket.reservedTokens),
     };
     return { headers, released };
+  }
+
+  /**
+   * Keeps the ticket's reservations from expiring while its request legitimately outlives the
+   * reservation lifetime — a stream lives as long as its provider keeps sending — until the
+   * returned function is called or the ticket is settled. One timer per ticket, every third of
+   * the lifetime; each tick is one Redis round trip (and one Postgres statement for a reservation
+   * held in Postgres). Never throws; a no-op for a settled ticket or one this instance did not
+   * issue. The token entry is not renewed: it counts in the window of its admission, like any.
+   */
+  keepAlive(tenant: TenantContext, ticket: AdmissionTicket): () => void {
+    const st = this.states.get(ticket);
+    if (!st || st.settled) return NO_RENEWAL;
+    if (st.tenantId !== tenant.tenantId) {
+      this.warnEvery('renew-tenant', 'keepAlive() got a ticket of another tenant: not renewed');
+      return NO_RENEWAL;
+    }
+    if (!st.renewal) {
+      const timer = setInterval(() => this.renew(st), renewalPeriodMs(this.reservationTtlMs));
+      timer.unref();
+      st.renewal = { timer, running: null };
+    }
+    return () => void this.stopRenewal(st);
+  }
+
+  /** One renewal tick: skipped while the previous one is still out. */
+  private renew(st: TicketState): void {
+    const renewal = st.renewal;
+    if (!renewal || renewal.running) return;
+    if (st.settled) return void this.stopRenewal(st);
+    st.expiresAtMs = Date.now() + this.reservationTtlMs;
+    const warn = (err: unknown) =>
+      this.warnEvery(
+        'renew',
+        'reservation not renewed; it may expire before its request ends',
+        err,
+      );
+    renewal.running = Promise.all([
+      st.redisHeld && this.redis.isAvailable()
+        ? this.store.renew(st.tenantId, st.month, [st.id], this.reservationTtlMs).catch(warn)
+        : undefined,
+      st.pgHeld ? this.pg.renew(st.id, this.reservationTtlMs).catch(warn) : undefined,
+    ]).then(() => {
+      renewal.running = null;
+    });
+  }
+
+  /** Stops renewing; resolves once a renewal still in flight is done. */
+  private stopRenewal(st: TicketState): Promise<void> {
+    const renewal = st.renewal;
+    if (!renewal) return Promise.resolve();
+    clearInterval(renewal.timer);
+    st.renewal = null;
+    return renewal.running ?? Promise.resolve();
   }
 
   /** A slot/reservation id unique across the fleet: a random per-process prefix and a counter. */
@@ -282,6 +348,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     if (st.settled) return;
     st.settled = true;
     this.inFlight.delete(st.id);
+    const renewing = this.stopRenewal(st);
     const tokens = actual ? actual.promptTokens + actual.completionTokens : 0;
     const cost = actual ? actual.costUnits : 0;
     if (st.localTokenBucket !== null) {
@@ -289,7 +356,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     }
     try {
       await Promise.all([
-        st.pgHeld ? this.settlePostgres(st, cost) : undefined,
+        st.pgHeld ? renewing.then(() => this.settlePostgres(st, cost)) : undefined,
         this.settleRedis(tenant, st, tokens, cost),
       ]);
     } catch (err) {
@@ -700,6 +767,11 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /**
+   * Runs after any renewal still in flight (settle chains it): a renewal landing after the
+   * settlement would keep the settled row's cost counted for a whole lifetime instead of its grace
+   * period. (In Redis no wait is needed: a renewal after the settlement finds nothing to renew.)
+   */
   private async settlePostgres(st: TicketState, cost: number): Promise<void> {
     try {
       await this.pg.settle(st.id, cost);
@@ -873,6 +945,7 @@ export class AdmissionService implements OnModuleInit, OnModuleDestroy {
       pgHeld: t.pgHeld,
       localTokenBucket: t.localTokenBucket,
       settled: false,
+      renewal: null,
     };
     this.states.set(ticket, st);
     if (this.inFlight.size < MAX_TRACKED_IN_FLIGHT) this.inFlight.set(st.id, st);
@@ -1013,6 +1086,11 @@ function assertDemand(d: AdmissionDemand): void {
       throw new RangeError(`AdmissionDemand.${name} must be a whole number ≥ 0`);
     }
   }
+}
+
+/** How often keepAlive renews: a renewal may fail or be late twice before the reservation expires. */
+function renewalPeriodMs(lifetimeMs: number): number {
+  return Math.max(1, Math.floor(lifetimeMs / 3));
 }
 
 /**

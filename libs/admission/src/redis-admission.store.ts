@@ -8,6 +8,7 @@ import {
   PEEK_LUA,
   REASSERT_LUA,
   RELEASE_LUA,
+  RENEW_LUA,
   SETTLE_LUA,
   SPEND_LUA,
 } from './admission.scripts';
@@ -26,6 +27,7 @@ const SCRIPTS = {
   admit: script(ADMIT_LUA),
   settle: script(SETTLE_LUA),
   release: script(RELEASE_LUA),
+  renew: script(RENEW_LUA),
   reassert: script(REASSERT_LUA),
   peek: script(PEEK_LUA),
   spend: script(SPEND_LUA),
@@ -325,6 +327,30 @@ export class RedisAdmissionStore implements OnModuleInit {
       ids,
       -1,
     );
+  }
+
+  /**
+   * RENEW: keeps these reservations (one tenant, one month) from expiring for another
+   * `lifetimeMs` of Redis time. Returns how many were still held. No deadline: a renewal that
+   * reaches Redis late changes nothing a settlement has not already removed.
+   */
+  async renew(
+    tenantId: string,
+    month: UtcMonth,
+    ids: readonly string[],
+    lifetimeMs: number,
+  ): Promise<number> {
+    const r = await this.run(
+      SCRIPTS.renew,
+      [
+        this.redis.keys.tenant(tenantId, 'bud', month.label),
+        this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
+      ],
+      [lifetimeMs * 1000, ...ids],
+      1,
+      false,
+    );
+    return Number(r[0]);
   }
 
   /** This month's spend and live reservations, or null when the month hash does not exist. */
