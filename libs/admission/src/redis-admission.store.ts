@@ -201,43 +201,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       p.refusalClaim,
       ...thresholdArgs(p.thresholds),
     ];
-    const r = await this.run(SCRIPTS.admit, keys, args);
-    const kind = String(r[0]);
-    const n = (i: number) => Number(r[i]);
-    switch (kind) {
-      case 'OK':
-        return {
-          kind,
-          nowUs: n(1),
-          count: n(2),
-          oldestUs: n(3),
-          spendUnits: n(4),
-          reservedUnits: n(5),
-          tokensUsed: n(6),
-          tokenOldestUs: n(7),
-        };
-      case 'RATE':
-        return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
-      case 'TOKENS':
-        return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
-      case 'BUDGET':
-        return {
-          kind,
-          nowUs: n(1),
-          count: n(2),
-          oldestUs: n(3),
-          spendUnits: n(4),
-          reservedUnits: n(5),
-          claimed: String(r[6]),
-        };
-      case 'REBUILD':
-      case 'MONTH':
-      case 'STALE':
-      case 'UNDECIDED':
-        return { kind, nowUs: n(1) };
-      default:
-        throw new Error(`unexpected admit reply ${kind}`);
-    }
+    return admitReply(await this.run(SCRIPTS.admit, keys, args));
   }
 
   async settle(p: SettleParams): Promise<SettleReply> {
@@ -426,6 +390,46 @@ export class RedisAdmissionStore implements OnModuleInit {
   private deadlineUs(windowMs: number): number {
     const margin = this.offsetMs === null ? UNKNOWN_OFFSET_MARGIN_MS : STALE_MARGIN_MS;
     return Math.floor((Date.now() + (this.offsetMs ?? 0) + windowMs + margin) * 1000);
+  }
+}
+
+/** ADMIT_LUA's reply, by its first element (the script's header comment lists them). */
+function admitReply(r: Reply): AdmitReply {
+  const kind = String(r[0]);
+  const n = (i: number) => Number(r[i]);
+  switch (kind) {
+    case 'OK':
+      return {
+        kind,
+        nowUs: n(1),
+        count: n(2),
+        oldestUs: n(3),
+        spendUnits: n(4),
+        reservedUnits: n(5),
+        tokensUsed: n(6),
+        tokenOldestUs: n(7),
+      };
+    case 'RATE':
+      return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
+    case 'TOKENS':
+      return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
+    case 'BUDGET':
+      return {
+        kind,
+        nowUs: n(1),
+        count: n(2),
+        oldestUs: n(3),
+        spendUnits: n(4),
+        reservedUnits: n(5),
+        claimed: String(r[6]),
+      };
+    case 'REBUILD':
+    case 'MONTH':
+    case 'STALE':
+    case 'UNDECIDED':
+      return { kind, nowUs: n(1) };
+    default:
+      throw new Error(`unexpected admit reply ${kind}`);
   }
 }
 
