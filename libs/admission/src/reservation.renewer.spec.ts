@@ -88,6 +88,11 @@ describe('ReservationRenewer', () => {
     expect(redisRenew).not.toHaveBeenCalled();
   });
 
+  it('a ticket holding no reservation (fail-open, untracked): no timer', () => {
+    renewer.keepAlive(ticket({ redisHeld: false, pgHeld: false }))();
+    expect(renewer.size).toBe(0);
+  });
+
   it('ends by itself once the ticket is settled', async () => {
     const st = ticket();
     renewer.keepAlive(st);

@@ -35,9 +35,13 @@ export class ReservationRenewer implements OnModuleDestroy {
     private readonly pg: PostgresBudgetStore,
   ) {}
 
-  /** Starts renewing (once per ticket); the returned function stops. A settled ticket: no-op. */
+  /**
+   * Starts renewing (once per ticket); the returned function stops. No-op for a settled ticket,
+   * and for one holding no reservation (untracked or fail-open): a hand-over only ever moves a
+   * held reservation between the stores, so such a ticket never comes to hold one.
+   */
   keepAlive(st: TicketState): () => void {
-    if (st.settled) return () => undefined;
+    if (st.settled || (!st.redisHeld && !st.pgHeld)) return () => undefined;
     if (!this.renewals.has(st)) {
       const timer = setInterval(() => this.renew(st), this.settings.renewalPeriodMs);
       timer.unref();
