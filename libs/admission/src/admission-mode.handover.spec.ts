@@ -120,6 +120,10 @@ describe('AdmissionModeHandover', () => {
     handover.onModuleDestroy();
     handover.onModuleInit();
     expect(handover.mode).toBe('fallback');
+    // Without a word from the breaker, the resume timer brings it back once Redis answers.
+    redisUp = true;
+    await jest.advanceTimersByTimeAsync(500);
+    expect(handover.mode).toBe('shared');
   });
 
   it('leaving shared mode copies the Redis reservations of requests in flight to Postgres, once', async () => {

@@ -64,6 +64,7 @@ export class AdmissionModeHandover implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     this.unsubscribe?.();
     if (this.resumeTimer) clearInterval(this.resumeTimer);
+    this.resumeTimer = null;
     if (this.replays.size > 0) {
       this.logger.warn(
         { pending: this.replays.size },
