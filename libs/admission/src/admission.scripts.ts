@@ -336,6 +336,33 @@ return {'OK', now}
 `;
 
 /*
+ * RENEW — pushes the expiry of reservations still held to now + lifetime, for requests that
+ * legitimately outlive the lifetime (a stream lasts as long as its provider keeps sending). Never
+ * shortens an expiry, and never re-creates a reservation already gone (settled, released, or
+ * expired and dropped by an admission): a reservation still in the hash is counted in `reserved`
+ * whatever its expiry, so moving its expiry forward only keeps it counted.
+ * KEYS: 1 bud:<reservation month>, 2 bud:<reservation month>:res   ARGV: 1 lifetime (µs), 2.. ids
+ * Reply: {renewed, now}
+ */
+export const RENEW_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local expiry = now + tonumber(ARGV[1])
+local renewed = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[2], id)
+  if score and redis.call('HEXISTS', KEYS[1], 'r:' .. id) == 1 then
+    if tonumber(score) < expiry then
+      redis.call('ZADD', KEYS[2], string.format('%d', expiry), id)
+    end
+    renewed = renewed + 1
+  end
+end
+return {renewed, now}
+`;
+
+/*
  * PEEK — read-only window state for non-completion routes.
  * KEYS: 1 rl:req, 2 rl:tok, 3 rl:tokn   ARGV: 1 window (µs), 2 '1' = tokens limited
  * Reply: {now, count, oldestSlot (-1), tokensUsed, oldestTokenEntry (-1)}

@@ -1,5 +1,6 @@
 export { AdmissionModule } from './admission.module';
-export { AdmissionService, RATE_WINDOW_MS, reservationLifetimeMs } from './admission.service';
+export { AdmissionService } from './admission.service';
+export { RATE_WINDOW_MS, reservationLifetimeMs } from './admission.settings';
 export type {
   ActualUsage,
   AdmissionDemand,

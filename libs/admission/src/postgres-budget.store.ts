@@ -210,6 +210,22 @@ export class PostgresBudgetStore {
     );
   }
 
+  /**
+   * Keeps a live fallback reservation from expiring for another `ttlMs` (one statement). A row
+   * already expired stays expired: the reserve statement may have purged it on another instance.
+   */
+  async renew(id: string, ttlMs: number): Promise<void> {
+    await this.withDeadline(
+      'renew',
+      this.dataSource.query(
+        `UPDATE budget_reservations
+           SET expires_at = GREATEST(expires_at, now() + make_interval(secs => $2::double precision))
+         WHERE id = $1 AND expires_at > now()`,
+        [id, ttlMs / 1000],
+      ),
+    );
+  }
+
   /** Copies reservations held in Redis into Postgres when Redis goes away (one statement). */
   async mirror(rows: readonly PgReservationRow[]): Promise<void> {
     if (rows.length === 0) return;

@@ -8,6 +8,7 @@ import {
   PEEK_LUA,
   REASSERT_LUA,
   RELEASE_LUA,
+  RENEW_LUA,
   SETTLE_LUA,
   SPEND_LUA,
 } from './admission.scripts';
@@ -26,6 +27,7 @@ const SCRIPTS = {
   admit: script(ADMIT_LUA),
   settle: script(SETTLE_LUA),
   release: script(RELEASE_LUA),
+  renew: script(RENEW_LUA),
   reassert: script(REASSERT_LUA),
   peek: script(PEEK_LUA),
   spend: script(SPEND_LUA),
@@ -199,43 +201,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       p.refusalClaim,
       ...thresholdArgs(p.thresholds),
     ];
-    const r = await this.run(SCRIPTS.admit, keys, args);
-    const kind = String(r[0]);
-    const n = (i: number) => Number(r[i]);
-    switch (kind) {
-      case 'OK':
-        return {
-          kind,
-          nowUs: n(1),
-          count: n(2),
-          oldestUs: n(3),
-          spendUnits: n(4),
-          reservedUnits: n(5),
-          tokensUsed: n(6),
-          tokenOldestUs: n(7),
-        };
-      case 'RATE':
-        return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
-      case 'TOKENS':
-        return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
-      case 'BUDGET':
-        return {
-          kind,
-          nowUs: n(1),
-          count: n(2),
-          oldestUs: n(3),
-          spendUnits: n(4),
-          reservedUnits: n(5),
-          claimed: String(r[6]),
-        };
-      case 'REBUILD':
-      case 'MONTH':
-      case 'STALE':
-      case 'UNDECIDED':
-        return { kind, nowUs: n(1) };
-      default:
-        throw new Error(`unexpected admit reply ${kind}`);
-    }
+    return admitReply(await this.run(SCRIPTS.admit, keys, args));
   }
 
   async settle(p: SettleParams): Promise<SettleReply> {
@@ -327,6 +293,30 @@ export class RedisAdmissionStore implements OnModuleInit {
     );
   }
 
+  /**
+   * RENEW: keeps these reservations (one tenant, one month) from expiring for another
+   * `lifetimeMs` of Redis time. Returns how many were still held. No deadline: a renewal that
+   * reaches Redis late changes nothing a settlement has not already removed.
+   */
+  async renew(
+    tenantId: string,
+    month: UtcMonth,
+    ids: readonly string[],
+    lifetimeMs: number,
+  ): Promise<number> {
+    const r = await this.run(
+      SCRIPTS.renew,
+      [
+        this.redis.keys.tenant(tenantId, 'bud', month.label),
+        this.redis.keys.tenant(tenantId, 'bud', month.label, 'res'),
+      ],
+      [lifetimeMs * 1000, ...ids],
+      1,
+      false,
+    );
+    return Number(r[0]);
+  }
+
   /** This month's spend and live reservations, or null when the month hash does not exist. */
   async spend(
     tenantId: string,
@@ -400,6 +390,46 @@ export class RedisAdmissionStore implements OnModuleInit {
   private deadlineUs(windowMs: number): number {
     const margin = this.offsetMs === null ? UNKNOWN_OFFSET_MARGIN_MS : STALE_MARGIN_MS;
     return Math.floor((Date.now() + (this.offsetMs ?? 0) + windowMs + margin) * 1000);
+  }
+}
+
+/** ADMIT_LUA's reply, by its first element (the script's header comment lists them). */
+function admitReply(r: Reply): AdmitReply {
+  const kind = String(r[0]);
+  const n = (i: number) => Number(r[i]);
+  switch (kind) {
+    case 'OK':
+      return {
+        kind,
+        nowUs: n(1),
+        count: n(2),
+        oldestUs: n(3),
+        spendUnits: n(4),
+        reservedUnits: n(5),
+        tokensUsed: n(6),
+        tokenOldestUs: n(7),
+      };
+    case 'RATE':
+      return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
+    case 'TOKENS':
+      return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
+    case 'BUDGET':
+      return {
+        kind,
+        nowUs: n(1),
+        count: n(2),
+        oldestUs: n(3),
+        spendUnits: n(4),
+        reservedUnits: n(5),
+        claimed: String(r[6]),
+      };
+    case 'REBUILD':
+    case 'MONTH':
+    case 'STALE':
+    case 'UNDECIDED':
+      return { kind, nowUs: n(1) };
+    default:
+      throw new Error(`unexpected admit reply ${kind}`);
   }
 }
 
