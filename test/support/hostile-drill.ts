@@ -9,7 +9,9 @@
  *
  * It passes when: no answer is a 5xx, every input gets the status the corpus expects with a JSON
  * error body (Content-Type application/json), the gateway is still live and ready at the end,
- * and the neighbour's throughput under attack is within 20 % of its throughput without.
+ * and the neighbour's throughput under attack is within 20 % of its throughput without. Each window
+ * also records the gateway's CPU time and this process's own, printed per kind of window: on a
+ * shared machine the ratio is only readable against the CPU the gateway was given.
  *
  * Settings: `--short` (or DRILL_SHORT=1) for CI; DRILL_ROUNDS, DRILL_WINDOW_MS,
  * DRILL_NEIGHBOUR_CLIENTS, DRILL_ATTACKERS, DRILL_MIN_RATIO (0.8).
