@@ -9,12 +9,15 @@
  *
  * It passes when: no answer is a 5xx, every input gets the status the corpus expects with a JSON
  * error body (Content-Type application/json), the gateway is still live and ready at the end,
- * and the neighbour's throughput under attack is within 20 % of its throughput without.
+ * and the neighbour's throughput under attack is within 20 % of its throughput without. Each window
+ * also records the gateway's CPU time and this process's own, printed per kind of window: on a
+ * shared machine the ratio is only readable against the CPU the gateway was given.
  *
  * Settings: `--short` (or DRILL_SHORT=1) for CI; DRILL_ROUNDS, DRILL_WINDOW_MS,
  * DRILL_NEIGHBOUR_CLIENTS, DRILL_ATTACKERS, DRILL_MIN_RATIO (0.8).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Pool } from 'undici';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -48,6 +51,27 @@ interface Window {
   end: number;
   ok: number;
   failed: number;
+  /** CPU (ms) the gateway process and this drill's own process used during the window. */
+  gatewayCpuMs: number;
+  drillCpuMs: number;
+}
+
+/** User + system CPU (ms) of a process so far, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+function drillCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 function env(name: string, fallback: number): number {
@@ -308,26 +332,28 @@ export async function runHostileDrill(short: boolean): Promise<boolean> {
     const load = startNeighbour(gw, String(neighbour.api_key), s.neighbourClients, windows);
     await sleep(short ? 1500 : 3000); // warm-up: connections, key cache, JIT
     const attack = new Attacker(gw.port, corpus);
+    const pid = gw.child.pid;
+    const measured = async (kind: Window['kind'], during: (w: Window) => Promise<void>) => {
+      const w: Window = {
+        kind,
+        start: Date.now(),
+        end: Date.now() + s.windowMs,
+        ok: 0,
+        failed: 0,
+        gatewayCpuMs: 0,
+        drillCpuMs: 0,
+      };
+      windows.push(w);
+      const gateway0 = processCpuMs(pid);
+      const drill0 = drillCpuMs();
+      await during(w);
+      await sleep(w.end - Date.now());
+      w.gatewayCpuMs = processCpuMs(pid) - gateway0;
+      w.drillCpuMs = drillCpuMs() - drill0;
+    };
     for (let r = 0; r < s.rounds; r++) {
-      const b = {
-        kind: 'baseline' as const,
-        start: Date.now(),
-        end: Date.now() + s.windowMs,
-        ok: 0,
-        failed: 0,
-      };
-      windows.push(b);
-      await sleep(s.windowMs);
-      const a = {
-        kind: 'attack' as const,
-        start: Date.now(),
-        end: Date.now() + s.windowMs,
-        ok: 0,
-        failed: 0,
-      };
-      windows.push(a);
-      await attack.run(s.attackers, a.end);
-      await sleep(a.end - Date.now());
+      await measured('baseline', () => Promise.resolve());
+      await measured('attack', (w) => attack.run(s.attackers, w.end));
     }
     await load.stop();
     // Inputs the windows did not reach still run once, unmeasured.
@@ -393,6 +419,20 @@ export async function runHostileDrill(short: boolean): Promise<boolean> {
     out(
       `neighbour: baseline ${baseline.toFixed(1)} req/s, under attack ${underAttack.toFixed(1)} req/s, ratio ${ratio.toFixed(3)} (min ${s.minRatio}); non-200 answers ${neighbourFailed}`,
     );
+    for (const kind of ['baseline', 'attack'] as const) {
+      const ws = windows.filter((w) => w.kind === kind);
+      const secs = ws.reduce((a, w) => a + (w.end - w.start), 0) / 1000;
+      const ok = ws.reduce((a, w) => a + w.ok, 0);
+      const gatewayCpu = ws.reduce((a, w) => a + w.gatewayCpuMs, 0);
+      const drillCpu = ws.reduce((a, w) => a + w.drillCpuMs, 0);
+      // Where the neighbour's throughput goes: the gateway's CPU per second and per neighbour
+      // answer, and what this drill's own process (neighbour and attacker clients) took meanwhile.
+      out(
+        `${kind.padEnd(8)} gateway CPU ${(gatewayCpu / 10 / secs).toFixed(0)} % of a core ` +
+          `(${(gatewayCpu / Math.max(1, ok)).toFixed(2)} ms per neighbour answer); ` +
+          `drill process ${(drillCpu / 10 / secs).toFixed(0)} % of a core`,
+      );
+    }
     out(
       `neighbour statuses: ${[...load.statuses]
         .sort()

@@ -41,6 +41,23 @@ export const NEGATIVE_CACHE_MAX_ENTRIES = 10_000;
 export const NEGATIVE_CACHE_TTL_MS = 60_000;
 /** Beyond this many distinct keys being looked up at once, stop coalescing (bounds the map). */
 const MAX_PENDING = 1_000;
+/**
+ * How long the last answer Postgres gave for a valid key is kept, to be served only while Postgres
+ * cannot answer (stale-if-error). Revocations and tenant changes still drop it at once (tenant-change
+ * message); what this bounds is a change made elsewhere whose message this instance missed *and*
+ * never re-read before the outage (docs/api.md §11, dependencies that hang).
+ */
+export const STALE_KEY_MAX_AGE_MS = 60 * 60_000;
+/** Cap on the last-known answers kept (the same order as the fresh cache; a few hundred bytes each). */
+export const STALE_KEY_MAX_ENTRIES = 10_000;
+/**
+ * After a lookup failed, for this long keys with a last-known answer are served from it at once,
+ * instead of each waiting out Postgres's deadlines again; each failure (including the probes
+ * below) extends it, a successful lookup ends it.
+ */
+const OUTAGE_HOLD_MS = 5_000;
+/** During an outage, at most one background lookup this often checks whether Postgres is back. */
+const OUTAGE_PROBE_INTERVAL_MS = 500;
 
 /**
  * Turns a presented key into a tenant or admin identity. Warm keys cost no Postgres or Redis round
@@ -49,6 +66,11 @@ const MAX_PENDING = 1_000;
  * disabled tenant is refused everywhere within 1 s even when pub/sub is down. "Unknown key" is
  * cached longer (NEGATIVE_CACHE_TTL_MS), and keys that are not known to be valid go through the
  * failed-authentication throttle (AuthFailureThrottle) before they may cost a Postgres lookup.
+ *
+ * When Postgres cannot answer, a key it vouched for in the last STALE_KEY_MAX_AGE_MS keeps its last
+ * answer (stale-if-error), so the tenants already using the gateway are served through an outage
+ * while their records go to the audit spool; a key never seen (or dropped by a change message since)
+ * is 503 until Postgres answers, since serving an unverified key could serve a revoked one.
  */
 @Injectable()
 export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
@@ -56,6 +78,11 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
   private readonly bootstrapHash: Buffer;
   private readonly known: BoundedTtlCache<string, KeyResolution>;
   private readonly unknown: BoundedTtlCache<string, true>;
+  /** Last answer Postgres gave for each valid key; read only when Postgres cannot answer. */
+  private readonly lastKnown: BoundedTtlCache<string, KeyResolution>;
+  /** Until when a lookup failure is recent (epoch ms): stale answers are served without waiting. */
+  private outageUntil = 0;
+  private nextProbeAt = 0;
   private readonly pending = new Map<string, Promise<KeyResolution>>();
   /** Bumped on every invalidation, so a lookup that raced a change does not re-cache old data. */
   private generation = 0;
@@ -72,6 +99,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     this.bootstrapHash = hashApiKey(adminApiKey);
     this.known = new BoundedTtlCache(KEY_CACHE_MAX_ENTRIES, keyCacheTtlMs);
     this.unknown = new BoundedTtlCache(NEGATIVE_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_TTL_MS);
+    this.lastKnown = new BoundedTtlCache(STALE_KEY_MAX_ENTRIES, STALE_KEY_MAX_AGE_MS);
   }
 
   onModuleInit(): void {
@@ -95,6 +123,13 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     // The bootstrap key is checked before the negative cache, which it could otherwise land in.
     const digest = digestFromId(id);
     if (hashesEqual(digest, this.bootstrapHash)) return BOOTSTRAP;
+    if (this.outageUntil > Date.now()) {
+      const stale = this.lastKnown.get(id);
+      if (stale !== undefined) {
+        this.probe(id, digest, keyScope(key) === 'admin');
+        return stale;
+      }
+    }
 
     // Not known to be valid: from here on the failed-authentication throttle applies.
     const client = this.throttle.clientOf(req);
@@ -167,9 +202,19 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     return lookup;
   }
 
+  /** While stale answers are being served: one lookup now and then to see whether Postgres is back. */
+  private probe(id: string, digest: Buffer, admin: boolean): void {
+    const now = Date.now();
+    if (now < this.nextProbeAt || this.pending.has(id)) return;
+    this.nextProbeAt = now + OUTAGE_PROBE_INTERVAL_MS;
+    // Its answer (or failure) lands in the caches; nobody waits for it.
+    this.lookup(id, digest, admin).catch(() => undefined);
+  }
+
   /**
    * Drops cached identities of one tenant, or of everyone with ALL_TENANTS; any message (KEY_ISSUED
-   * included) also drops every "unknown key" answer.
+   * included) also drops every "unknown key" answer. Last-known answers go with them, so a revoked
+   * key or a disabled tenant is not served from them even while Postgres is down.
    */
   invalidate(tenantId: string): void {
     this.generation++;
@@ -178,9 +223,12 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     this.unknown.clear();
     if (tenantId === ALL_TENANTS) {
       this.known.clear();
+      this.lastKnown.clear();
       return;
     }
-    this.known.deleteWhere((r) => r.kind === 'tenant' && r.tenant.tenantId === tenantId);
+    const ofTenant = (r: KeyResolution) => r.kind === 'tenant' && r.tenant.tenantId === tenantId;
+    this.known.deleteWhere(ofTenant);
+    this.lastKnown.deleteWhere(ofTenant);
   }
 
   private async load(id: string, hash: Buffer, admin: boolean): Promise<KeyResolution> {
@@ -190,6 +238,12 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     try {
       resolution = admin ? await this.loadAdmin(hash) : await this.loadTenant(hash);
     } catch (err) {
+      this.outageUntil = Date.now() + OUTAGE_HOLD_MS;
+      const stale = generation === this.generation ? this.lastKnown.get(id) : undefined;
+      if (stale !== undefined) {
+        this.logger.warn({ err }, 'key lookup failed: serving its last known answer');
+        return stale;
+      }
       this.logger.error({ err }, 'key lookup failed');
       throw new GatewayError(
         'dependency_unavailable',
@@ -200,9 +254,18 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
         },
       );
     }
+    this.outageUntil = 0;
     if (generation === this.generation) {
-      if (resolution.kind === 'invalid') this.unknown.set(id, true, readAt);
-      else this.known.set(id, resolution, readAt);
+      if (resolution.kind === 'invalid') {
+        this.unknown.set(id, true, readAt);
+        this.lastKnown.delete(id);
+      } else {
+        this.known.set(id, resolution, readAt);
+        this.lastKnown.set(id, resolution, readAt);
+      }
+    } else {
+      // Raced a change: whatever was remembered for this key may be what the change revoked.
+      this.lastKnown.delete(id);
     }
     return resolution;
   }

@@ -5,7 +5,11 @@ import type { GatewayConfigService } from '@gateway/config';
 import { GatewayError } from '@gateway/errors';
 import { RedisKeys, type RedisService } from '@gateway/redis';
 import type { AdminKeyEntity } from './admin-key.entity';
-import { ApiKeyAuthenticator, type KeyResolution } from './api-key-authenticator.service';
+import {
+  ApiKeyAuthenticator,
+  STALE_KEY_MAX_AGE_MS,
+  type KeyResolution,
+} from './api-key-authenticator.service';
 import type { ApiKeyEntity } from './api-key.entity';
 import { apiKeyDigestId, generateApiKey, hashApiKey } from './api-key';
 import { AUTH_FAILURE_LIMIT, AuthFailureThrottle } from './auth-failure-throttle.service';
@@ -48,6 +52,8 @@ class FakeKeyStore {
   rows = new Map<string, ApiKeyEntity>();
   reads = 0;
   gate: Promise<void> | null = null;
+  /** Postgres unreachable: every read fails as the pool's deadline would. */
+  down = false;
 
   add(key: string, t: TenantEntity, revokedAt: Date | null = null): ApiKeyEntity {
     const row = {
@@ -67,6 +73,7 @@ class FakeKeyStore {
     return {
       findOne: async ({ where }: { where: { keyHash: Buffer } }) => {
         this.reads++;
+        if (this.down) throw new Error('timeout exceeded when trying to connect');
         const snapshot = this.rows.get(where.keyHash.toString('hex'));
         const copy = snapshot ? { ...snapshot, tenant: { ...snapshot.tenant! } } : null;
         if (this.gate) await this.gate;
@@ -343,6 +350,95 @@ describe('ApiKeyAuthenticator', () => {
     expect((err as GatewayError).code).toBe('dependency_unavailable');
     expect(logged).toHaveBeenCalled();
     logged.mockRestore();
+  });
+
+  describe('while Postgres cannot answer (stale-if-error)', () => {
+    beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+    afterEach(() => jest.restoreAllMocks());
+
+    it('serves a key Postgres vouched for earlier, past the fresh ttl, with its last answer', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new FakeKeyStore();
+      const key = generateApiKey('tenant');
+      store.add(key, tenant());
+      const { auth } = build(store, 800);
+      const before = await resolved(auth.resolve(key, CLIENT));
+      jest.setSystemTime(1_000_000 + 30 * 60_000); // long out of the fresh cache
+      store.down = true;
+      expect(await resolved(auth.resolve(key, CLIENT))).toBe(before);
+      // The failure is recent: later requests get the last answer without waiting on Postgres.
+      const readsAfterFailure = store.reads;
+      for (let i = 0; i < 20; i++) expect(auth.resolve(key, CLIENT)).toBe(before);
+      await jest.runAllTimersAsync(); // the probe fails like the first lookup did
+      expect(store.reads - readsAfterFailure).toBe(1); // one probe for the 20 requests
+      // Back: past the probe interval, a request still gets the last answer at once while its
+      // probe reads Postgres; that read ends the outage and refills the fresh cache.
+      store.down = false;
+      jest.setSystemTime(1_000_000 + 30 * 60_000 + 600);
+      const readsBeforeProbe = store.reads;
+      expect(auth.resolve(key, CLIENT)).toBe(before);
+      await jest.runAllTimersAsync();
+      expect(store.reads).toBe(readsBeforeProbe + 1);
+      const fresh = auth.resolve(key, CLIENT);
+      expect(fresh).not.toBeInstanceOf(Promise);
+      expect(fresh).not.toBe(before);
+      expect(fresh).toMatchObject({ kind: 'tenant' });
+    });
+
+    it('forgets it after STALE_KEY_MAX_AGE_MS: then the key is 503 like any unverified key', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new FakeKeyStore();
+      const key = generateApiKey('tenant');
+      store.add(key, tenant());
+      const { auth } = build(store, 800);
+      await resolved(auth.resolve(key, CLIENT));
+      jest.setSystemTime(1_000_000 + STALE_KEY_MAX_AGE_MS);
+      store.down = true;
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const err = await resolved(auth.resolve(key, CLIENT)).catch((e: unknown) => e);
+      expect((err as GatewayError).code).toBe('dependency_unavailable');
+    });
+
+    it('does not serve a key revoked, or a tenant changed, before the outage', async () => {
+      const store = new FakeKeyStore();
+      const key = generateApiKey('tenant');
+      const row = store.add(key, tenant());
+      const { auth, notifier } = build(store, 0); // no fresh cache: every request reads
+      await resolved(auth.resolve(key, CLIENT));
+      row.revokedAt = new Date();
+      notifier.emit(TENANT_ID); // revoked through the admin API (any instance)
+      store.down = true;
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const err = await resolved(auth.resolve(key, CLIENT)).catch((e: unknown) => e);
+      expect((err as GatewayError).code).toBe('dependency_unavailable');
+    });
+
+    it('does not serve a key Postgres last called revoked, even without a message', async () => {
+      const store = new FakeKeyStore();
+      const key = generateApiKey('tenant');
+      const row = store.add(key, tenant());
+      const { auth } = build(store, 0);
+      await resolved(auth.resolve(key, CLIENT));
+      row.revokedAt = new Date(); // the message was lost, but a later read saw it
+      expect(await resolved(auth.resolve(key, CLIENT))).toEqual({ kind: 'invalid' });
+      row.revokedAt = null;
+      store.down = true;
+      // The "unknown" answer stands (401); the last valid answer is gone.
+      expect(await resolved(auth.resolve(key, CLIENT))).toEqual({ kind: 'invalid' });
+    });
+
+    it('drops every last-known answer on ALL_TENANTS (messages may have been missed)', async () => {
+      const store = new FakeKeyStore();
+      const key = generateApiKey('tenant');
+      store.add(key, tenant());
+      const { auth, notifier } = build(store, 0);
+      await resolved(auth.resolve(key, CLIENT));
+      notifier.emit(ALL_TENANTS);
+      store.down = true;
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const err = await resolved(auth.resolve(key, CLIENT)).catch((e: unknown) => e);
+      expect((err as GatewayError).code).toBe('dependency_unavailable');
+    });
   });
 
   describe('failed-authentication throttle', () => {
