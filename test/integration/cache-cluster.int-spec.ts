@@ -13,7 +13,7 @@ import {
   startCache,
   tenant,
   uniquePrefix,
-} from './cache.harness';
+} from '../support/cache';
 
 const run = promisify(execFile);
 const DEFAULT: CacheControls = { lookup: true, store: true };

@@ -14,15 +14,14 @@ import { ENTITIES } from '../../apps/gateway/src/entities';
 import { TEST_CATALOG } from '../support/catalog';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort } from '../support/process';
-import { startRedis, stopRedis, eventually } from '../support/redis-process';
+import { startRedis, stopRedis } from '../support/redis-process';
+import { eventually, sleep } from '../support/wait';
 
 /**
  * The health lib on a real Postgres and Redis, without the rest of the gateway: the states of
  * /health, /health/live and /health/ready as dependencies fail and recover, and draining.
  */
 jest.setTimeout(60_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 @Controller('slow')
 class SlowController {
