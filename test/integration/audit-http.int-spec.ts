@@ -17,16 +17,14 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Request } from 'express';
 import request from 'supertest';
 import { AuditModule, AuditWriter } from '@gateway/audit';
-import { ConfigModule, loadConfig } from '@gateway/config';
+import { loadConfig } from '@gateway/config';
 import { requestContext } from '@gateway/context';
 import { GatewayError, GatewayExceptionFilter } from '@gateway/errors';
 import { deferredJsonMiddleware, requestContextMiddleware } from '@gateway/http';
-import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
-import { PersistenceModule } from '@gateway/persistence';
-import { RedisModule } from '@gateway/redis';
+import { GatewayMetrics } from '@gateway/observability';
 import { TenancyModule, TenantRoute } from '@gateway/tenancy';
-import { ENTITIES } from '../../apps/gateway/src/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { infrastructureModules } from '../support/nest';
 // The app reaches Postgres through this proxy, so the test can take Postgres away and back.
 import { PgProxy } from '../support/pg-proxy';
 
@@ -143,15 +141,7 @@ describe('audit recording and reports over HTTP', () => {
       AUDIT_SPOOL_DIR: spoolDir,
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot(config),
-        ObservabilityModule,
-        PersistenceModule.forRoot(ENTITIES),
-        RedisModule,
-        TenancyModule,
-        AuditModule,
-        FakePipelineModule,
-      ],
+      imports: [...infrastructureModules(config), TenancyModule, AuditModule, FakePipelineModule],
       providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],
     }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });

@@ -3,14 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AdmissionModule, AdmissionService } from '@gateway/admission';
-import { ConfigModule, type GatewayConfig, loadConfig } from '@gateway/config';
+import { type GatewayConfig, loadConfig } from '@gateway/config';
 import type { TenantContext } from '@gateway/context';
-import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
-import { PersistenceModule } from '@gateway/persistence';
-import { RedisModule, RedisService } from '@gateway/redis';
-import { ENTITIES } from '../../apps/gateway/src/entities';
+import { GatewayMetrics } from '@gateway/observability';
+import { RedisService } from '@gateway/redis';
 import { TEST_CATALOG } from './catalog';
 import type { TestDatabase } from './database';
+import { infrastructureModules } from './nest';
 import { SHARED_REDIS_URL } from './redis-keys';
 import { until } from './wait';
 
@@ -71,13 +70,7 @@ export async function startAdmission(opts: StartAdmissionOptions): Promise<Admis
   };
   const config = loadConfig(env);
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot(config),
-      ObservabilityModule,
-      PersistenceModule.forRoot(ENTITIES),
-      RedisModule,
-      AdmissionModule,
-    ],
+    imports: [...infrastructureModules(config), AdmissionModule],
   })
     .setLogger(process.env.TEST_ADMISSION_LOGS ? console : silent)
     .compile();
