@@ -1,12 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@gateway/persistence';
-import { ENTITIES } from '../../apps/gateway/src/entities';
 import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
-import type { TestDatabase } from '../support/database';
+import { createPrivateDatabase, type TestDatabase } from '../support/database';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
 import { PgCluster } from '../support/pg-cluster';
 
@@ -15,24 +11,6 @@ import { PgCluster } from '../support/pg-cluster';
  * stopped is answered 200 (its record waits in the local spool), and once Postgres is back the
  * record is in the audit log exactly once. The database is a private cluster, never the shared one.
  */
-
-async function privateDatabase(pg: PgCluster): Promise<TestDatabase> {
-  const admin = new Client({ connectionString: pg.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE llmgw_e2e_spool');
-  await admin.end();
-  const url = pg.url('llmgw_e2e_spool');
-  const dataSource = await new DataSource(
-    dataSourceOptions({ url, migrateOnBoot: false, poolSize: 2 }, ENTITIES),
-  ).initialize();
-  await dataSource.runMigrations();
-  return {
-    name: 'llmgw_e2e_spool',
-    url,
-    dataSource,
-    drop: () => dataSource.destroy().catch(() => undefined),
-  };
-}
 
 describe('audit records through a Postgres outage (e2e)', () => {
   let pg: PgCluster;
@@ -53,7 +31,7 @@ describe('audit records through a Postgres outage (e2e)', () => {
 
   beforeAll(async () => {
     pg = await PgCluster.start();
-    db = await privateDatabase(pg);
+    db = await createPrivateDatabase(pg, 'llmgw_e2e_spool');
     fake = await startFakeUpstream({ name: 'fake' });
     gw = await startGateway({
       database: db,

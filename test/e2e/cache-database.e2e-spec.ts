@@ -1,27 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import { redisUrlWithoutDatabase } from '@gateway/config';
 import { createTenant, startGateway, type TestGateway } from '../support/app';
+import { keysIn, SHARED_REDIS_URL } from '../support/redis-keys';
 
-const BASE = redisUrlWithoutDatabase(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-
-/** Every key of this gateway's prefix in one logical database (SCAN: never KEYS on a shared Redis). */
-async function keysIn(db: number, prefix: string): Promise<string[]> {
-  const redis = new Redis(BASE, { db, lazyConnect: true, maxRetriesPerRequest: 0 });
-  await redis.connect();
-  try {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return found;
-  } finally {
-    redis.disconnect();
-  }
-}
+const BASE = redisUrlWithoutDatabase(SHARED_REDIS_URL);
 
 describe('the response cache lives in REDIS_CACHE_DB even when REDIS_URL names a database (e2e)', () => {
   let gw: TestGateway;

@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { createTenant, startGateway, type CreatedTenant, type TestGateway } from '../support/app';
+import {
+  auditOf,
+  createTenant,
+  startGateway,
+  type CreatedTenant,
+  type TestGateway,
+} from '../support/app';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
-
-/** A tenant's audit records through the admin API (newest first). */
-async function auditOf(gw: TestGateway, tenantId: string): Promise<Array<Record<string, unknown>>> {
-  const res = await gw
-    .http()
-    .get(`/api/v1/admin/audit?tenant_id=${tenantId}&limit=500`)
-    .set('X-API-Key', gw.adminKey);
-  expect(res.status).toBe(200);
-  return res.body.data;
-}
 
 /** A question nobody else in this run asks, so tests do not share entries by accident. */
 function body(extra: Record<string, unknown> = {}) {

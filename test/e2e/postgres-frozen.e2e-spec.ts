@@ -1,9 +1,5 @@
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@gateway/persistence';
-import { ENTITIES } from '../../apps/gateway/src/entities';
 import { createTenant, startGateway, type TestGateway } from '../support/app';
-import type { TestDatabase } from '../support/database';
+import { createPrivateDatabase, type TestDatabase } from '../support/database';
 import { PgCluster } from '../support/pg-cluster';
 
 /*
@@ -39,26 +35,6 @@ async function timedFetch(url: string, init?: RequestInit): Promise<Answer> {
   };
 }
 
-async function privateDatabase(pg: PgCluster): Promise<TestDatabase> {
-  const name = 'frozen_e2e';
-  const admin = new Client({ connectionString: pg.url() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = pg.url(name);
-  const dataSource = new DataSource(dataSourceOptions({ url, poolSize: 2 }, ENTITIES));
-  await dataSource.initialize();
-  await dataSource.runMigrations();
-  return {
-    name,
-    url,
-    dataSource,
-    async drop() {
-      await dataSource.destroy().catch(() => undefined);
-    },
-  };
-}
-
 describe('a frozen Postgres (e2e)', () => {
   let pg: PgCluster;
   let database: TestDatabase;
@@ -67,7 +43,7 @@ describe('a frozen Postgres (e2e)', () => {
 
   beforeAll(async () => {
     pg = await PgCluster.start();
-    database = await privateDatabase(pg);
+    database = await createPrivateDatabase(pg, 'frozen_e2e');
     gw = await startGateway({ database, env: { AUDIT_DURABILITY: 'async' } });
     const tenant = await createTenant(gw, { rate_limit: 10_000, monthly_budget: 100 });
     apiKey = tenant.api_key;

@@ -12,7 +12,7 @@ import {
   tryAdmit,
   uniquePrefix,
   until,
-} from './admission.harness';
+} from '../support/admission';
 
 jest.setTimeout(60_000);
 

@@ -7,7 +7,7 @@ import {
   tenantContext,
   tryAdmit,
   uniquePrefix,
-} from './admission.harness';
+} from '../support/admission';
 
 jest.setTimeout(120_000);
 

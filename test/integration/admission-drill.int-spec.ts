@@ -10,7 +10,7 @@ import {
   tenantContext,
   tryAdmit,
   uniquePrefix,
-} from './admission.harness';
+} from '../support/admission';
 
 /*
  * The budget drill (spend never exceeds the budget, however many requests race): CI runs a few

@@ -1,6 +1,7 @@
-import { createServer, type Server, Socket } from 'node:net';
 import { unitsToDecimalString } from '@gateway/billing';
-import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../support/database';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+// A TCP proxy in front of Postgres that can stop forwarding (Postgres "frozen" for its clients).
+import { startPgProxy } from '../support/pg-proxy';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 import {
   type AdmissionInstance,
@@ -11,7 +12,7 @@ import {
   tryAdmit,
   uniquePrefix,
   until,
-} from './admission.harness';
+} from '../support/admission';
 
 jest.setTimeout(120_000);
 
@@ -22,51 +23,6 @@ const demand = (worst = W) => ({
   worstCaseCostUnits: worst,
 });
 const used = { promptTokens: 10, completionTokens: 10 };
-
-/** A TCP proxy in front of Postgres that can stop forwarding (Postgres "frozen" for its clients). */
-interface PgProxy {
-  url(database: string): string;
-  freeze(): void;
-  thaw(): void;
-  close(): Promise<void>;
-}
-
-async function startPgProxy(): Promise<PgProxy> {
-  const target = new URL(PG_ADMIN_URL);
-  const sockets = new Set<Socket>();
-  let frozen = false;
-  const server: Server = createServer((client) => {
-    const upstream = new Socket();
-    upstream.connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-      if (frozen) s.pause();
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: (database) => `postgres://${target.username}@127.0.0.1:${port}/${database}`,
-    freeze: () => {
-      frozen = true;
-      for (const s of sockets) s.pause();
-    },
-    thaw: () => {
-      frozen = false;
-      for (const s of sockets) s.resume();
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe('admission: Redis outage', () => {
   let db: TestDatabase;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,16 +18,16 @@ import type { Request } from 'express';
 import request from 'supertest';
 import { AuditApiModule } from '@gateway/api';
 import { AuditModule, AuditWriter } from '@gateway/audit';
-import { ConfigModule, loadConfig } from '@gateway/config';
+import { loadConfig } from '@gateway/config';
 import { requestContext } from '@gateway/context';
 import { GatewayError, GatewayExceptionFilter } from '@gateway/errors';
 import { deferredJsonMiddleware, requestContextMiddleware } from '@gateway/http';
-import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
-import { PersistenceModule } from '@gateway/persistence';
-import { RedisModule } from '@gateway/redis';
+import { GatewayMetrics } from '@gateway/observability';
 import { TenancyModule, TenantRoute } from '@gateway/tenancy';
-import { ENTITIES } from '../../apps/gateway/src/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { infrastructureModules } from '../support/nest';
+// The app reaches Postgres through this proxy, so the test can take Postgres away and back.
+import { PgProxy } from '../support/pg-proxy';
 
 /*
  * Recording over HTTP with the real audit, tenancy (keys, guards, admin API), persistence and
@@ -94,56 +93,6 @@ class FakePipelineController {
 @Module({ controllers: [FakePipelineController] })
 class FakePipelineModule {}
 
-/** The app reaches Postgres through this proxy, so the test can take Postgres away and back. */
-class PgProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  // An outage resets connections but keeps the port: a released ephemeral port can be taken by
-  // any outgoing connection on the machine before we listen again.
-  private down = false;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.down = false;
-    if (this.server) return;
-    this.server = createServer((client) => {
-      if (this.down) {
-        client.destroy();
-        return;
-      }
-      const upstream = new Socket();
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      upstream.connect(5432, '127.0.0.1', () => client.pipe(upstream).pipe(client));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  /** Postgres "goes away": open connections are cut and new ones are reset. */
-  stop(): Promise<void> {
-    this.down = true;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    return Promise.resolve();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
-    this.server = null;
-  }
-}
-
 interface Tenant {
   tenant_id: string;
   api_key: string;
@@ -193,16 +142,7 @@ describe('audit recording and reports over HTTP', () => {
       AUDIT_SPOOL_DIR: spoolDir,
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot(config),
-        ObservabilityModule,
-        PersistenceModule.forRoot(ENTITIES),
-        RedisModule,
-        TenancyModule,
-        AuditModule,
-        AuditApiModule,
-        FakePipelineModule,
-      ],
+      imports: [...infrastructureModules(config), TenancyModule, AuditModule, AuditApiModule, FakePipelineModule],
       providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],
     }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
 import { dataSourceOptions } from '@gateway/persistence';
 import { ENTITIES } from '../../apps/gateway/src/entities';
+import { auditRecord } from '../support/audit-records';
 import { PgCluster } from '../support/pg-cluster';
 
 /*
@@ -29,30 +30,8 @@ const TENANT = randomUUID();
 const KEY = randomUUID();
 const INSERT_TIMEOUT_MS = 400;
 
-function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    requestId: `req-${randomBytes(6).toString('hex')}`,
-    tenantId: TENANT,
-    apiKeyId: KEY,
-    createdAt: new Date(),
-    endpoint: '/v1/chat/completions',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    providerModel: 'gpt-4o-mini-2024-07-18',
-    statusCode: 200,
-    outcome: 'success',
-    promptTokens: 12,
-    completionTokens: 15,
-    costUnits: 108_000,
-    costSavedUnits: 0,
-    latencyMs: 40,
-    upstreamLatencyMs: 35,
-    cached: false,
-    attempts: [{ provider: 'openai', outcome: 'success', latency_ms: 35 }],
-    errorCode: null,
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<AuditRecord> = {}): AuditRecord =>
+  auditRecord({ tenantId: TENANT, apiKeyId: KEY, endpoint: '/v1/chat/completions', ...overrides });
 
 describe('audit spool (private Postgres, stopped and frozen)', () => {
   let pg: PgCluster;

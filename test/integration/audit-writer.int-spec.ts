@@ -1,8 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -19,7 +18,9 @@ import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
 import { dataSourceOptions } from '@gateway/persistence';
 import { ENTITIES } from '../../apps/gateway/src/entities';
+import { auditRecord } from '../support/audit-records';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { PgProxy } from '../support/pg-proxy';
 
 /*
  * The group-commit writer against a real Postgres. Inserts are counted by a pass-through sink
@@ -40,30 +41,8 @@ function config(env: Record<string, string> = {}) {
   );
 }
 
-function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    requestId: `req-${randomBytes(6).toString('hex')}`,
-    tenantId: TENANT,
-    apiKeyId: KEY,
-    createdAt: new Date(),
-    endpoint: '/api/v1/completions',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    providerModel: 'gpt-4o-mini-2024-07-18',
-    statusCode: 200,
-    outcome: 'success',
-    promptTokens: 12,
-    completionTokens: 15,
-    costUnits: 108_000,
-    costSavedUnits: 0,
-    latencyMs: 40,
-    upstreamLatencyMs: 35,
-    cached: false,
-    attempts: [{ provider: 'openai', outcome: 'success', latency_ms: 35 }],
-    errorCode: null,
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<AuditRecord> = {}): AuditRecord =>
+  auditRecord({ tenantId: TENANT, apiKeyId: KEY, ...overrides });
 
 const TENANT = randomUUID();
 const KEY = randomUUID();
@@ -97,56 +76,6 @@ class InsertCountingSink extends PostgresRecordSink {
   override insert(records: readonly AuditRecord[], timeoutMs: number): Promise<void> {
     this.count++;
     return super.insert(records, timeoutMs);
-  }
-}
-
-/** A TCP proxy to Postgres that can simulate an outage (refuse + reset) and recover. */
-class PgProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  // An outage resets connections but keeps the port: a released ephemeral port can be taken by
-  // any outgoing connection on the machine before we listen again.
-  private down = false;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.down = false;
-    if (this.server) return;
-    this.server = createServer((client) => {
-      if (this.down) {
-        client.destroy();
-        return;
-      }
-      const upstream = new Socket();
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      upstream.connect(5432, '127.0.0.1', () => client.pipe(upstream).pipe(client));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  /** Postgres "goes away": open connections are cut and new ones are reset. */
-  stop(): Promise<void> {
-    this.down = true;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    return Promise.resolve();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
-    this.server = null;
   }
 }
 

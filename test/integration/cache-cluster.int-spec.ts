@@ -1,10 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { CachedAnswer, CacheControls } from '@gateway/cache';
-import { freePort } from '../support/process';
 import {
   answer,
   type CacheInstance,
@@ -13,88 +7,19 @@ import {
   startCache,
   tenant,
   uniquePrefix,
-} from './cache.harness';
+} from '../support/cache';
+// A throwaway 3-master Redis Cluster of this test's own (ports whose cluster bus is free too).
+import { type RedisCluster, startRedisCluster } from '../support/redis-server';
 
-const run = promisify(execFile);
 const DEFAULT: CacheControls = { lookup: true, store: true };
 
-/** A throwaway 3-master Redis Cluster of this test's own. */
-async function startCluster(): Promise<{ nodes: string; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'llmgw-cache-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const children: ChildProcess[] = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { cwd: dir, stdio: 'ignore' },
-    ),
-  );
-  const stop = async () => {
-    await Promise.all(
-      children.map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const exited = new Promise((r) => c.once('exit', r));
-        c.kill('SIGKILL');
-        await exited;
-      }),
-    );
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    for (const port of ports) {
-      const deadline = Date.now() + 5_000;
-      while (
-        !(await run('redis-cli', ['-p', String(port), 'ping']).then(
-          (r) => r.stdout.includes('PONG'),
-          () => false,
-        ))
-      ) {
-        if (Date.now() > deadline) throw new Error(`cluster node ${port} did not start`);
-        await sleep(50);
-      }
-    }
-    await run('redis-cli', [
-      '--cluster',
-      'create',
-      ...ports.map((p) => `127.0.0.1:${p}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
-    const deadline = Date.now() + 10_000;
-    while (
-      !(await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])).stdout.includes(
-        'cluster_state:ok',
-      )
-    ) {
-      if (Date.now() > deadline) throw new Error('cluster did not converge');
-      await sleep(100);
-    }
-    return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
 describe('response cache on Redis Cluster', () => {
-  let cluster: { nodes: string; stop(): Promise<void> };
+  let cluster: RedisCluster;
   let a: CacheInstance;
   let b: CacheInstance;
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startRedisCluster();
     const prefix = uniquePrefix('cluster');
     const env = { REDIS_CLUSTER_NODES: cluster.nodes, CACHE_COALESCE_WAIT_MS: '8000' };
     [a, b] = await Promise.all([startCache(prefix, env), startCache(prefix, env)]);

@@ -9,7 +9,7 @@ import {
   startCache,
   tenant,
   uniquePrefix,
-} from './cache.harness';
+} from '../support/cache';
 
 const PREFIX = uniquePrefix('coalesce');
 const DEFAULT: CacheControls = { lookup: true, store: true };

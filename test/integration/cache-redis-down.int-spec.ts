@@ -10,7 +10,7 @@ import {
   tenant,
   uniquePrefix,
   until,
-} from './cache.harness';
+} from '../support/cache';
 import { startRedis } from '../support/redis-process';
 
 const DEFAULT: CacheControls = { lookup: true, store: true };

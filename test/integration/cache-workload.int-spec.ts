@@ -10,7 +10,7 @@ import {
   startCache,
   tenant,
   uniquePrefix,
-} from './cache.harness';
+} from '../support/cache';
 
 const PREFIX = uniquePrefix('workload');
 const DEFAULT: CacheControls = { lookup: true, store: true };

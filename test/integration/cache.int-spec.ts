@@ -14,7 +14,7 @@ import {
   startCache,
   tenant,
   uniquePrefix,
-} from './cache.harness';
+} from '../support/cache';
 
 const PREFIX = uniquePrefix('matrix');
 const DEFAULT: CacheControls = { lookup: true, store: true };

@@ -5,24 +5,20 @@ import type { AddressInfo } from 'node:net';
 import { Controller, Get, type INestApplication, Query } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { ConfigModule, loadConfig } from '@gateway/config';
+import { loadConfig } from '@gateway/config';
 import { HealthModule, ShutdownService } from '@gateway/health';
-import { ObservabilityModule } from '@gateway/observability';
-import { PersistenceModule } from '@gateway/persistence';
-import { RedisModule } from '@gateway/redis';
-import { ENTITIES } from '../../apps/gateway/src/entities';
 import { TEST_CATALOG } from '../support/catalog';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { infrastructureModules } from '../support/nest';
 import { freePort } from '../support/process';
-import { startRedis, stopRedis, eventually } from '../support/redis-process';
+import { startRedis, stopRedis } from '../support/redis-process';
+import { eventually, sleep } from '../support/wait';
 
 /**
  * The health lib on a real Postgres and Redis, without the rest of the gateway: the states of
  * /health, /health/live and /health/ready as dependencies fail and recover, and draining.
  */
 jest.setTimeout(60_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 @Controller('slow')
 class SlowController {
@@ -52,13 +48,7 @@ async function boot(db: TestDatabase, env: Record<string, string> = {}): Promise
     ...env,
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot(config),
-      ObservabilityModule,
-      PersistenceModule.forRoot(ENTITIES),
-      RedisModule,
-      HealthModule,
-    ],
+    imports: [...infrastructureModules(config), HealthModule],
     controllers: [SlowController],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });

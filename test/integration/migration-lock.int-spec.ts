@@ -16,7 +16,7 @@ import {
 } from '@gateway/persistence';
 import { ENTITIES } from '../../apps/gateway/src/entities';
 import { TEST_CATALOG } from '../support/catalog';
-import { PG_ADMIN_URL } from '../support/database';
+import { PG_ADMIN_URL, withAdmin as admin } from '../support/database';
 
 /**
  * Replicas that start together with DB_MIGRATE_ON_BOOT=true (`docker compose up --scale
@@ -32,16 +32,6 @@ const DATA_SOURCE_JS = join(ROOT, 'dist/apps/gateway/src/data-source.js');
 interface EmptyDatabase {
   url: string;
   drop(): Promise<void>;
-}
-
-async function admin<T>(fn: (c: Client) => Promise<T>, url = PG_ADMIN_URL): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 /** A database with nothing in it: no tables, no migrations table. */

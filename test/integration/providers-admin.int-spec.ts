@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTenant, startGateway, type TestGateway } from '../support/app';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
-import { PRIMARY_KEY, SECONDARY_KEY, twoProviderCatalog, waitFor } from './providers.harness';
+import { PRIMARY_KEY, SECONDARY_KEY, twoProviderCatalog, waitFor } from '../support/providers';
 
 jest.setTimeout(60_000);
 

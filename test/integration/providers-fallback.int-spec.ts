@@ -14,7 +14,7 @@ import {
   startProviders,
   tenant,
   twoProviderCatalog,
-} from './providers.harness';
+} from '../support/providers';
 
 jest.setTimeout(30_000);
 

@@ -12,15 +12,12 @@ import {
   twoProviderCatalog,
   uniquePrefix,
   waitFor,
-} from './providers.harness';
+} from '../support/providers';
+import { sleep } from '../support/wait';
 
 jest.setTimeout(60_000);
 
 const NO_BREAKER = { failure_threshold: 100000, failure_ratio: 1, min_requests: 100000 };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function report(line: string): void {
   process.stdout.write(`providers-resilience: ${line}\n`);

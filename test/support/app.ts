@@ -108,3 +108,16 @@ export async function createTenant(
   }
   return res.body as CreatedTenant;
 }
+
+/** A tenant's audit records through the admin API (newest first, up to 500). */
+export async function auditOf<T = Record<string, unknown>>(
+  gw: TestGateway,
+  tenantId: string,
+): Promise<T[]> {
+  const res = await gw
+    .http()
+    .get(`/api/v1/admin/audit?tenant_id=${tenantId}&limit=500`)
+    .set('X-API-Key', gw.adminKey);
+  expect(res.status).toBe(200);
+  return res.body.data as T[];
+}

@@ -1,5 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import Redis from 'ioredis';
+import { register } from 'tsconfig-paths';
+
+/*
+ * Runs once per `jest` run, in the parent process, before any worker: checks the shared services,
+ * then migrates one template database that every test database copies (test/support/database.ts).
+ * Jest resolves the `@gateway/*` aliases only inside test files, so this registers them itself.
+ */
+const ROOT = join(__dirname, '../..');
+let aliasesRegistered = false;
 
 /** Fails fast, with a clear line, when the shared Postgres or Redis is not running. */
 export default async function globalSetup(): Promise<void> {
@@ -27,4 +38,19 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     redis.disconnect();
   }
+
+  // Both service projects name this file: the second call finds the template made.
+  const { createTemplateDatabase, TEMPLATE_DB_ENV } = await loadDatabaseSupport();
+  if (!process.env[TEMPLATE_DB_ENV]) process.env[TEMPLATE_DB_ENV] = await createTemplateDatabase();
+}
+
+export async function loadDatabaseSupport(): Promise<typeof import('./database')> {
+  const { compilerOptions } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
+    compilerOptions: { paths: Record<string, string[]> };
+  };
+  if (!aliasesRegistered) {
+    register({ baseUrl: ROOT, paths: compilerOptions.paths, addMatchAll: false });
+    aliasesRegistered = true;
+  }
+  return import('./database');
 }

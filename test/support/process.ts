@@ -7,6 +7,12 @@ import { TEST_CATALOG } from './catalog';
 
 export const MAIN_JS = join(__dirname, '../../dist/apps/gateway/src/main.js');
 
+const running = new Set<ChildProcess>();
+// A test run that ends early (a failed hook, jest --forceExit) must not leave gateways behind.
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 export interface GatewayProcess {
   url: string;
   port: number;
@@ -51,6 +57,8 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) =>

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { sleep } from './wait';
 
 /*
  * A throwaway redis-server on a given port, as a bare child process, for tests that kill it and
@@ -6,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * Redis on 6379. See redis-server.ts for the richer handle (freeze, restart, clusters).
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { eventually } from './wait';
 
 /** Starts redis-server without persistence on `port` and waits until it answers PING (5 s). */
 export async function startRedis(port: number): Promise<ChildProcess> {
@@ -37,18 +38,4 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await exited;
-}
-
-/** Polls until `check` passes (it throws until then), or rethrows its last failure. */
-export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
 }

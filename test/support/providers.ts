@@ -1,5 +1,5 @@
-/* Shared by the providers integration tests: a real ProvidersModule on a real Redis, against fake upstreams. */
-import { randomBytes, randomUUID } from 'node:crypto';
+/* A real ProvidersModule on the shared Redis, against fake upstreams: the providers integration tests. */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,12 @@ import { GatewayError } from '@gateway/errors';
 import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
 import { type ChatRequest, ProvidersModule, ProvidersService } from '@gateway/providers';
 import { RedisModule, RedisService } from '@gateway/redis';
+import { SHARED_REDIS_URL as REDIS_URL } from './redis-keys';
+import { tenantContext } from './tenant-context';
+import { until } from './wait';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { SHARED_REDIS_URL as REDIS_URL } from './redis-keys';
+
 /** Provider keys the tests look for in every error and record: none may leak. */
 export const PRIMARY_KEY = 'sk-primary-SECRET-0123456789abcdef';
 export const SECONDARY_KEY = 'sk-ant-secondary-SECRET-fedcba9876543210';
@@ -60,24 +64,8 @@ export async function startProviders(
   };
 }
 
-export function tenant(overrides: Partial<TenantContext> = {}): TenantContext {
-  return {
-    tenantId: randomUUID(),
-    apiKeyId: randomUUID(),
-    name: 'providers-test',
-    rateLimit: 1000,
-    tokensPerMinute: null,
-    monthlyBudget: null,
-    providerPreferences: [],
-    allowedModels: null,
-    cacheTtlSeconds: null,
-    alertThresholds: [0.5, 0.8, 1],
-    alertWebhookUrl: null,
-    alertWebhookSecret: null,
-    version: 1,
-    ...overrides,
-  };
-}
+/** A tenant context (the router takes one per call). */
+export const tenant = tenantContext;
 
 export function chat(content = 'Hello, how are you?'): ChatRequest {
   return {
@@ -124,17 +112,9 @@ export function circuitOf(p: ProvidersInstance, provider: string): string | unde
   return p.service.statuses().find((s) => s.provider === provider)?.circuit;
 }
 
-export async function waitFor(
-  predicate: () => boolean,
-  timeoutMs: number,
-  stepMs = 25,
-): Promise<number> {
-  const t0 = Date.now();
-  while (!predicate()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return Date.now() - t0;
+/** Polls `predicate` every `stepMs`; resolves with the milliseconds it took. */
+export function waitFor(predicate: () => boolean, timeoutMs: number, stepMs = 25): Promise<number> {
+  return until(predicate, timeoutMs, 'condition', stepMs);
 }
 
 /** Two providers in different wire formats behind one alias: OpenAI-type primary, Anthropic fallback. */

@@ -1,18 +1,21 @@
-/* Shared by the admission integration tests and `npm run drill:budget`: real AdmissionService instances. */
+/* Real AdmissionService instances, for the admission integration tests and `npm run drill:budget`. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AdmissionModule, AdmissionService } from '@gateway/admission';
-import { ConfigModule, type GatewayConfig, loadConfig } from '@gateway/config';
+import { type GatewayConfig, loadConfig } from '@gateway/config';
 import type { TenantContext } from '@gateway/context';
-import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
-import { PersistenceModule } from '@gateway/persistence';
-import { RedisModule, RedisService } from '@gateway/redis';
-import { ENTITIES } from '../../apps/gateway/src/entities';
-import { TEST_CATALOG } from '../support/catalog';
-import type { TestDatabase } from '../support/database';
+import { GatewayMetrics } from '@gateway/observability';
+import { RedisService } from '@gateway/redis';
+import { TEST_CATALOG } from './catalog';
+import type { TestDatabase } from './database';
+import { infrastructureModules } from './nest';
+import { SHARED_REDIS_URL } from './redis-keys';
+import { until } from './wait';
 
-export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { SHARED_REDIS_URL } from './redis-keys';
+export { tenantContext } from './tenant-context';
+export { sleep, until } from './wait';
 
 const silent: LoggerService = {
   log: () => undefined,
@@ -67,13 +70,7 @@ export async function startAdmission(opts: StartAdmissionOptions): Promise<Admis
   };
   const config = loadConfig(env);
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot(config),
-      ObservabilityModule,
-      PersistenceModule.forRoot(ENTITIES),
-      RedisModule,
-      AdmissionModule,
-    ],
+    imports: [...infrastructureModules(config), AdmissionModule],
   })
     .setLogger(process.env.TEST_ADMISSION_LOGS ? console : silent)
     .compile();
@@ -109,26 +106,6 @@ export async function startAdmission(opts: StartAdmissionOptions): Promise<Admis
   };
 }
 
-/** A tenant context as the auth guard would build it (each test makes its own tenants). */
-export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
-  return {
-    tenantId: randomUUID(),
-    apiKeyId: randomUUID(),
-    name: 'admission-test',
-    rateLimit: 1000,
-    tokensPerMinute: null,
-    monthlyBudget: null,
-    providerPreferences: [],
-    allowedModels: null,
-    cacheTtlSeconds: null,
-    alertThresholds: [0.5, 0.8, 1],
-    alertWebhookUrl: null,
-    alertWebhookSecret: null,
-    version: 1,
-    ...overrides,
-  };
-}
-
 /** Records spend the way the audit lib does: a request_records row. */
 export async function insertRecord(
   db: TestDatabase,
@@ -145,20 +122,6 @@ export async function insertRecord(
     [randomUUID(), tenantId, randomUUID(), createdAt.toISOString(), costUnits],
   );
 }
-
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The outcome of one admit() call: the ticket or the GatewayError code. */
 export async function tryAdmit(

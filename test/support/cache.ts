@@ -1,19 +1,22 @@
-/* Shared by the cache integration tests: real CacheService instances on a real Redis. */
-import { randomBytes, randomUUID } from 'node:crypto';
+/* Real CacheService instances on the shared Redis, for the cache integration tests. */
+import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
-import Redis from 'ioredis';
 import { ConfigModule, loadConfig, type GatewayConfig } from '@gateway/config';
 import type { TenantContext } from '@gateway/context';
 import { GatewayMetrics, ObservabilityModule } from '@gateway/observability';
 import type { ChatRequest } from '@gateway/providers';
 import { RedisModule } from '@gateway/redis';
 import type { CacheControls, CachedAnswer, CacheKey } from '@gateway/cache';
-import { TEST_CATALOG } from '../support/catalog';
+import { TEST_CATALOG } from './catalog';
+import { SHARED_REDIS_URL as REDIS_URL } from './redis-keys';
+import { tenantContext } from './tenant-context';
+import { until } from './wait';
+
+export { SHARED_REDIS_URL as REDIS_URL, dropPrefix, keysOf } from './redis-keys';
+export { sleep, until } from './wait';
 import { CacheService } from '../../libs/cache/src/cache.service';
 import { CacheStore } from '../../libs/cache/src/cache.store';
-
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** What a lookup found, as the tests compare it (no fill). */
 export type Found = { status: 'hit'; answer: CachedAnswer } | { status: 'miss' | 'bypass' };
@@ -95,34 +98,8 @@ export async function startCache(
   };
 }
 
-export async function until(ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function tenant(overrides: Partial<TenantContext> = {}): TenantContext {
-  return {
-    tenantId: randomUUID(),
-    apiKeyId: randomUUID(),
-    name: 'test',
-    rateLimit: 1000,
-    tokensPerMinute: null,
-    monthlyBudget: null,
-    providerPreferences: [],
-    allowedModels: null,
-    cacheTtlSeconds: null,
-    alertThresholds: [0.5, 0.8, 1],
-    alertWebhookUrl: null,
-    alertWebhookSecret: null,
-    version: 1,
-    ...overrides,
-  };
-}
+/** A tenant context (cache keys demand one). */
+export const tenant = tenantContext;
 
 export function chat(overrides: Partial<ChatRequest> = {}): ChatRequest {
   return {
@@ -153,29 +130,6 @@ export function answer(content: string, overrides: Partial<CachedAnswer> = {}): 
     costUnits: 90_000,
     ...overrides,
   };
-}
-
-/** Removes every key of the test's prefix from the databases the cache may use (never FLUSHALL). */
-export async function dropPrefix(prefix: string, dbs: number[] = [0, 1]): Promise<void> {
-  for (const db of dbs) {
-    const r = new Redis(REDIS_URL, { db, maxRetriesPerRequest: 1 });
-    try {
-      for (const k of await keysOf(r, prefix)) await r.del(k);
-    } finally {
-      r.disconnect();
-    }
-  }
-}
-
-export async function keysOf(r: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
 }
 
 /** The current value of llm_gateway_cache_requests_total{result}. */
