@@ -221,9 +221,16 @@ export class CompiledFastRoutes {
     }
   }
 
+  /** Cheap enough for every request: `useGlobal*` replaces these arrays, never mutates them. */
   private globalsChanged(): boolean {
-    const now = this.globalLists();
-    return now.some((list, i) => list !== this.globals[i]);
+    const c = this.config;
+    const [guards, interceptors, filters, pipes] = this.globals;
+    return (
+      c.getGlobalGuards() !== guards ||
+      c.getGlobalInterceptors() !== interceptors ||
+      c.getGlobalFilters() !== filters ||
+      c.getGlobalPipes() !== pipes
+    );
   }
 
   private globalLists(): readonly unknown[] {
