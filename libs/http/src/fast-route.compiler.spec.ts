@@ -250,6 +250,19 @@ describe('compileFastRoutes', () => {
     expect([r.fast, r.status, ran]).toEqual([true, 200, 1]);
   });
 
+  it('refuses (500) rather than skips a global interceptor added after compiling that it cannot run', async () => {
+    const other = await NestFactory.create(appModule(), { logger: false });
+    const otherPort = await boot(other);
+    try {
+      other.useGlobalInterceptors(new RxOnlyInterceptor());
+      const first = await post(otherPort, '/lc/echo', { a: 1 });
+      const again = await post(otherPort, '/lc/echo', { a: 1 });
+      expect([first.fast, first.status, first.trace, again.status]).toEqual([true, 500, [], 500]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses to compile a global interceptor it cannot run', async () => {
     const rx = await NestFactory.create(
       appModule([{ provide: APP_INTERCEPTOR, useClass: RxOnlyInterceptor }]),

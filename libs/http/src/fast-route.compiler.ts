@@ -245,7 +245,8 @@ export class CompiledFastRoutes {
 
   private compile(): void {
     const c = this.config;
-    this.globals = this.globalLists();
+    // Recorded only once compiled: a failed recompile is retried (and refused) at every request.
+    const globals = this.globalLists();
     const unsupported = (what: string) => {
       throw new Error(`fast routes cannot run ${what}; declare the route without @FastRoute()`);
     };
@@ -346,6 +347,7 @@ export class CompiledFastRoutes {
       }
     }
     this.chains = chains;
+    this.globals = globals;
   }
 }
 
