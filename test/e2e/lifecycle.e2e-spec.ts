@@ -1,7 +1,7 @@
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { CompletionsController } from '../../libs/completions/src/completions.controller';
 import { EmbeddingsController } from '../../libs/embeddings/src/embeddings.controller';
-import { compileFastRoutes } from '@gateway/http';
+import { CompiledFastRoutes, compileFastRoutes } from '@gateway/http';
 import { createTenant, startGateway, type TestGateway } from '../support/app';
 
 /**
@@ -54,6 +54,29 @@ describe('request lifecycle (e2e)', () => {
         filters: ['AnthropicExceptionFilter', 'GatewayExceptionFilter'],
       },
     ]);
+  });
+
+  it('serves a plain JSON POST to the exact path on the fast route, its other spellings through Nest', async () => {
+    const t = await createTenant(gw, { rate_limit: 100 });
+    const body = { model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] };
+    const run = jest.spyOn(CompiledFastRoutes.prototype as unknown as { run: () => void }, 'run');
+    try {
+      const fast = await gw
+        .http()
+        .post('/v1/chat/completions')
+        .set('X-API-Key', t.api_key)
+        .send(body);
+      expect([fast.status, run.mock.calls.length]).toEqual([200, 1]);
+      const nest = await gw
+        .http()
+        .post('/v1/chat/completions/')
+        .set('X-API-Key', t.api_key)
+        .send(body);
+      expect([nest.status, run.mock.calls.length]).toEqual([200, 1]);
+      expect(nest.body.choices).toEqual(fast.body.choices);
+    } finally {
+      run.mockRestore();
+    }
   });
 
   it('declares the same limits guard and cache interceptor on embeddings as on completions', () => {
