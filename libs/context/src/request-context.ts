@@ -130,6 +130,12 @@ export interface RequestContext {
    * budget settlement), awaited together with the audit write so both round trips overlap.
    */
   pending: Array<Promise<unknown>>;
+  /**
+   * A metered route's state between its lifecycle steps (libs/lifecycle: the plan, then the
+   * exchange). A field rather than a WeakMap entry: one per request on the hot path, and weak
+   * entries cost the garbage collector extra work on every scavenge.
+   */
+  metered: unknown;
 }
 
 const CONTEXT = Symbol.for('llm-gateway.request-context');
@@ -174,6 +180,7 @@ export function attachRequestContext(
     bodyError: undefined,
     queryError: undefined,
     pending: [],
+    metered: null,
   };
   (req as WithContext)[CONTEXT] = ctx;
   return ctx;

@@ -152,13 +152,11 @@ function answered<A>(
   return { answer, cached, costUnits, cacheStatus, rateLimitRemaining };
 }
 
-// Keyed by the request's context: nothing outlives the request.
-const plans = new WeakMap<RequestContext, MeterPlan<unknown>>();
-const exchanges = new WeakMap<RequestContext, MeteredExchange<unknown>>();
+// `ctx.metered` holds the plan after the request step, then the exchange after LimitsGuard.
 
 /** The route's request step parks the request's plan for LimitsGuard (once per request). */
 export function parkPlan<A>(ctx: RequestContext, plan: MeterPlan<A>): void {
-  plans.set(ctx, plan);
+  ctx.metered = plan;
 }
 
 /** LimitsGuard opens the request's exchange from the parked plan. */
@@ -167,10 +165,12 @@ export function openExchange(
   res: ServerResponse,
   admission: AdmissionService,
 ): MeteredExchange<unknown> {
-  const plan = plans.get(ctx);
-  if (!plan) throw new Error('metered route without its request step: no plan parked');
-  const exchange = new MeteredExchange(plan, ctx, res, admission);
-  exchanges.set(ctx, exchange);
+  const plan = ctx.metered;
+  if (plan === null || typeof plan !== 'object' || plan instanceof MeteredExchange) {
+    throw new Error('metered route without its request step: no plan parked');
+  }
+  const exchange = new MeteredExchange(plan as MeterPlan<unknown>, ctx, res, admission);
+  ctx.metered = exchange;
   return exchange;
 }
 
@@ -178,7 +178,9 @@ export function openExchange(
 export function exchangeOf<A, P extends MeterPlan<A> = MeterPlan<A>>(
   ctx: RequestContext,
 ): MeteredExchange<A, P> {
-  const exchange = exchanges.get(ctx);
-  if (!exchange) throw new Error('metered route without LimitsGuard: no exchange opened');
-  return exchange as unknown as MeteredExchange<A, P>;
+  const exchange = ctx.metered;
+  if (!(exchange instanceof MeteredExchange)) {
+    throw new Error('metered route without LimitsGuard: no exchange opened');
+  }
+  return exchange as MeteredExchange<A, P>;
 }
