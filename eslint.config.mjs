@@ -25,8 +25,9 @@ const LIB_FLOORS = {
   admission: 4,
   audit: 4,
   api: 5,
-  completions: 5,
-  embeddings: 5,
+  lifecycle: 5,
+  completions: 6,
+  embeddings: 6,
   health: 5,
 };
 

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdmissionModule } from '@gateway/admission';
 import { AuditApiModule, CacheApiModule, ProvidersApiModule } from '@gateway/api';
@@ -10,12 +10,11 @@ import { ConfigModule, type GatewayConfig } from '@gateway/config';
 import { EmbeddingsModule } from '@gateway/embeddings';
 import { GatewayExceptionFilter } from '@gateway/errors';
 import { HealthModule } from '@gateway/health';
-import { StrictQueryInterceptor } from '@gateway/http';
 import { ObservabilityModule } from '@gateway/observability';
 import { PersistenceModule } from '@gateway/persistence';
 import { ProvidersModule } from '@gateway/providers';
 import { RedisModule } from '@gateway/redis';
-import { TenancyModule } from '@gateway/tenancy';
+import { StrictQueryGuard, TenancyModule } from '@gateway/tenancy';
 import { ENTITIES } from './entities';
 import type { Logger as PinoLogger } from 'pino';
 import { loggerOptions } from './logger.options';
@@ -47,8 +46,9 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: GatewayExceptionFilter },
-        // Every route refuses query parameters it does not declare with @QueryParams.
-        { provide: APP_INTERCEPTOR, useClass: StrictQueryInterceptor },
+        // Every route refuses query parameters it does not declare with @QueryParams (after
+        // authentication on tenant and admin routes: the refusal is deferred to it).
+        { provide: APP_GUARD, useClass: StrictQueryGuard },
       ],
     };
   }

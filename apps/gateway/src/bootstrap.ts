@@ -2,9 +2,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { GatewayConfig } from '@gateway/config';
-import { CompletionsFront } from '@gateway/completions';
 import {
   accessLogMiddleware,
+  compileFastRoutes,
   deferredJsonMiddleware,
   installClientErrorHandler,
   installFastRoutes,
@@ -37,9 +37,11 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   if (accessLog) app.use(accessLog);
   app.use(deferredJsonMiddleware(config.server.maxBodyBytes));
   setupSwagger(app);
-  // The completion routes' plain JSON requests skip Express and Nest's pipeline (libs/http).
+  // The @FastRoute() handlers' plain JSON requests skip Express and Nest's rxjs pipeline, not
+  // their lifecycle: the same guards, interceptors and filters run (libs/http). Compiling throws
+  // for a route whose lifecycle it could not run, so the app refuses to boot.
   installFastRoutes(app.getHttpServer(), {
-    routes: app.get(CompletionsFront).routes(),
+    routes: compileFastRoutes(app).routes(),
     maxBodyBytes: config.server.maxBodyBytes,
     accessLog,
   });

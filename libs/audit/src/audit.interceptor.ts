@@ -1,36 +1,30 @@
-import {
-  type CallHandler,
-  type ExecutionContext,
-  Injectable,
-  type NestInterceptor,
-} from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { mergeMap, type Observable } from 'rxjs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { maybeRequestContext } from '@gateway/context';
+import { AroundInterceptor } from '@gateway/http';
 import { RequestRecorder } from './request-recorder.service';
 
 /**
- * Global interceptor: after a tenant route's handler succeeds, holds the response until the
- * request's record has committed (and its pending follow-up work is done). Guards run before
- * interceptors, so `ctx.tenant` is already known here; admin and open routes pass through.
- * Failures are recorded by AuditErrorObserver instead.
+ * Global record-and-metrics interceptor: after a tenant route's handler succeeds, holds the
+ * response until the request's record has committed (and its pending follow-up work is done);
+ * the recorder observes the request's metrics with it. Guards run before interceptors, so
+ * `ctx.tenant` is already known here; admin and open routes pass through. Failures are recorded
+ * by AuditErrorObserver instead. A promise core (`around`), so the fast routes run it as it is.
  */
 @Injectable()
-export class AuditInterceptor implements NestInterceptor {
-  constructor(private readonly recorder: RequestRecorder) {}
+export class AuditInterceptor extends AroundInterceptor {
+  constructor(private readonly recorder: RequestRecorder) {
+    super();
+  }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
+  async around(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown> {
+    if (context.getType() !== 'http') return next();
     const http = context.switchToHttp();
-    const ctx = maybeRequestContext(http.getRequest<Request>());
+    const ctx = maybeRequestContext(http.getRequest<IncomingMessage>());
     const tenant = ctx?.tenant;
-    if (!ctx || !tenant) return next.handle();
-    const res = http.getResponse<Response>();
-    return next.handle().pipe(
-      mergeMap(async (body: unknown) => {
-        await this.recorder.recordSuccess(ctx, tenant, res.statusCode);
-        return body;
-      }),
-    );
+    if (!ctx || !tenant) return next();
+    const body = await next();
+    await this.recorder.recordSuccess(ctx, tenant, http.getResponse<ServerResponse>().statusCode);
+    return body;
   }
 }

@@ -1,19 +1,24 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  Body,
+  applyDecorators,
   Controller,
   Get,
-  Headers,
   HttpCode,
   Post,
   Req,
   Res,
   UseFilters,
+  UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { AdmissionService } from '@gateway/admission';
 import { RequestRecorder } from '@gateway/audit';
+import type { CachedAnswer } from '@gateway/cache';
 import { requestContext, type TenantContext } from '@gateway/context';
+import { FastRoute } from '@gateway/http';
+import { CacheInterceptor, exchangeOf, LimitsGuard, setHeaders } from '@gateway/lifecycle';
 import { ProvidersService } from '@gateway/providers';
 import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
 import { AnthropicExceptionFilter } from './anthropic-error';
@@ -25,19 +30,37 @@ import {
   CompletionResponseDto,
   ModelListDto,
 } from './completions.dto';
+import { CompletionRequestGuard, ReplyFormat } from './completion-request.guard';
 import {
   type CompletionFormat,
   type CompletionReply,
   CompletionsEndpoint,
-  setHeaders,
 } from './completions.endpoint';
+import type { CompletionPlan } from './completions.service';
 import { StreamReply } from './sse-response';
 
 /**
- * Tenant routes that answer completions: the gateway's own shape and OpenAI's wire format. Plain
- * JSON `POST`s to the exact paths are served by the fast route (CompletionsFront) before Express
- * sees them; these handlers serve the rest (compressed or chunked bodies, other path spellings),
- * through the same CompletionsEndpoint, and define the routes' OpenAPI description.
+ * A completion route's lifecycle, in the order it runs (after the global StrictQueryGuard and
+ * before the global AuditInterceptor wraps the interceptors; errors go to the global
+ * GatewayExceptionFilter, or AnthropicExceptionFilter on `/v1/messages`): TenantAuthGuard (on
+ * the controller), CompletionRequestGuard (body, model, plan), LimitsGuard (cache lookup and
+ * speculative admission), CacheInterceptor (hit, or the miss admitted and its provider call
+ * coalesced), then the handler. `@FastRoute()`: plain JSON `POST`s to the exact paths run this
+ * same declaration on the Node server before Express (libs/http `compileFastRoutes`).
+ */
+function CompletionRoute(format: CompletionFormat): MethodDecorator {
+  return applyDecorators(
+    HttpCode(200),
+    FastRoute(),
+    ReplyFormat(format),
+    UseGuards(CompletionRequestGuard, LimitsGuard),
+    UseInterceptors(CacheInterceptor),
+  );
+}
+
+/**
+ * Tenant routes that answer completions: the gateway's own shape, OpenAI's and Anthropic's wire
+ * formats. Each request is served once through the declared lifecycle, whichever way it came in.
  */
 @ApiTags('completions')
 @Controller()
@@ -51,67 +74,57 @@ export class CompletionsController {
   ) {}
 
   @Post('api/v1/completions')
-  @HttpCode(200)
+  @CompletionRoute('gateway')
   @ApiOperation({ summary: 'Completion in the gateway format (docs/api.md §3).' })
   @ApiBody({ type: CompletionRequestDto })
   @ApiOkResponse({ type: CompletionResponseDto })
   complete(
-    @CurrentTenant() tenant: TenantContext,
-    @Body() body: unknown,
-    @Headers('cache-control') cacheControl: string | undefined,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<CompletionReply | undefined> {
-    return this.serve('gateway', tenant, body, cacheControl, req, res);
+    return this.serve('gateway', req, res);
   }
 
   @Post(['v1/chat/completions', 'api/v1/chat/completions'])
-  @HttpCode(200)
+  @CompletionRoute('chat')
   @ApiOperation({ summary: "Completion in OpenAI's Chat Completions wire format." })
   @ApiBody({ type: CompletionRequestDto })
   @ApiOkResponse({ type: ChatCompletionResponseDto })
   chat(
-    @CurrentTenant() tenant: TenantContext,
-    @Body() body: unknown,
-    @Headers('cache-control') cacheControl: string | undefined,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<CompletionReply | undefined> {
-    return this.serve('chat', tenant, body, cacheControl, req, res);
+    return this.serve('chat', req, res);
   }
 
   @Post('v1/messages')
-  @HttpCode(200)
+  @CompletionRoute('anthropic')
   @UseFilters(AnthropicExceptionFilter)
   @ApiOperation({ summary: "Anthropic's Messages API (x-api-key or Bearer); errors in its shape." })
   @ApiBody({ type: AnthropicMessageRequestDto })
   @ApiOkResponse({ type: AnthropicMessageDto })
   messages(
-    @CurrentTenant() tenant: TenantContext,
-    @Body() body: unknown,
-    @Headers('cache-control') cacheControl: string | undefined,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<CompletionReply | undefined> {
     res.setHeader('request-id', requestContext(req).requestId);
-    return this.serve('anthropic', tenant, body, cacheControl, req, res);
+    return this.serve('anthropic', req, res);
   }
 
   /**
-   * A JSON answer is returned for the audit interceptor and Nest to send; a stream is ended here,
-   * after its record (the interceptor then finds the request already recorded).
+   * A JSON answer is returned for the audit interceptor to record and the way in to send; a
+   * stream is ended here, after its record (the interceptor then finds the request recorded).
    */
   private async serve(
     format: CompletionFormat,
-    tenant: TenantContext,
-    body: unknown,
-    cacheControl: string | undefined,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
   ): Promise<CompletionReply | undefined> {
     const ctx = requestContext(req);
-    const out = await this.endpoint.handle(format, tenant, ctx, body, cacheControl, res);
+    const exchange = exchangeOf<CachedAnswer, CompletionPlan>(ctx);
+    const out = await this.endpoint.handle(format, exchange, res);
     if (!(out instanceof StreamReply)) return out;
+    const { tenant } = exchange.plan;
     await out.close(() => this.recorder.recordSuccess(ctx, tenant, 200));
     return undefined;
   }

@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { RequestContext, TenantContext } from '@gateway/context';
 import type { GatewayMetrics } from '@gateway/observability';
+import { parseCompletionBody } from './completion-request.parser';
 import { CompletionsEndpoint } from './completions.endpoint';
-import type { CompletionsService } from './completions.service';
+import type { CompletionExchange, CompletionsService } from './completions.service';
 
-const body = { model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] };
+const parsed = parseCompletionBody({
+  model: 'mock-model',
+  messages: [{ role: 'user', content: 'hi' }],
+});
 
 /** A response stand-in: an emitter with the fields the endpoint reads. */
 function response(closed: boolean): ServerResponse & EventEmitter {
@@ -21,17 +24,14 @@ function run(res: ServerResponse): { signal: Promise<AbortSignal> } {
   let seen!: (s: AbortSignal) => void;
   const signal = new Promise<AbortSignal>((resolve) => (seen = resolve));
   const completions = {
-    complete: (_t: unknown, _c: unknown, _p: unknown, _cc: unknown, s: AbortSignal) => {
+    complete: (_x: unknown, s: AbortSignal) => {
       seen(s);
       return new Promise(() => undefined);
     },
   } as unknown as CompletionsService;
   void new CompletionsEndpoint(completions, {} as GatewayMetrics).handle(
     'chat',
-    {} as TenantContext,
-    {} as RequestContext,
-    body,
-    undefined,
+    { ctx: {}, plan: { parsed } } as unknown as CompletionExchange,
     res,
   );
   return { signal };

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { unitsToUsd } from '@gateway/billing';
-import type { RequestContext, TenantContext } from '@gateway/context';
+import type { RequestContext } from '@gateway/context';
 import { GatewayMetrics } from '@gateway/observability';
 import {
   AnthropicEventEncoder,
@@ -10,14 +10,17 @@ import {
   openAiFinishReason,
   type StreamEncoder,
 } from '@gateway/providers';
-import { parseAnthropicBody } from './anthropic-request.parser';
-import { type ParsedCompletion, parseCompletionBody } from './completion-request.parser';
+import type { ParsedCompletion } from './completion-request.parser';
 import type {
   AnthropicMessageDto,
   ChatCompletionResponseDto,
   CompletionResponseDto,
 } from './completions.dto';
-import { type CompletionOutcome, CompletionsService } from './completions.service';
+import {
+  type CompletionExchange,
+  type CompletionOutcome,
+  CompletionsService,
+} from './completions.service';
 import { SseResponse, StreamReply } from './sse-response';
 import { StreamInterruptedError } from './stream-sink';
 
@@ -31,10 +34,10 @@ export type CompletionReply =
   CompletionResponseDto | ChatCompletionResponseDto | AnthropicMessageDto | StreamReply;
 
 /**
- * One completion request from parsed JSON to response body, whichever way it arrived (the Nest
- * controller or the fast route): validates the body, runs the pipeline, sets the response headers
- * (cache policy, rate limits — as soon as the request is admitted, so a later failure carries them
- * too —, cache status, provider), and shapes the answer in the requested format.
+ * The handler's part of a completion request, whichever way it arrived (both run the controller's
+ * declared lifecycle first): ties the provider call to the client's connection, gets the answer
+ * (`CompletionsService.complete`), sets `X-Cache` and `X-Gateway-Provider`, and shapes the answer
+ * in the requested format — or, for a stream, relays it and decides how it ends.
  */
 @Injectable()
 export class CompletionsEndpoint {
@@ -45,15 +48,11 @@ export class CompletionsEndpoint {
 
   async handle(
     format: CompletionFormat,
-    tenant: TenantContext,
-    ctx: RequestContext,
-    body: unknown,
-    cacheControl: string | undefined,
+    exchange: CompletionExchange,
     res: ServerResponse,
   ): Promise<CompletionReply> {
-    // Responses hold one tenant's data: no shared HTTP cache may keep them.
-    res.setHeader('Cache-Control', 'private, no-store');
-    const parsed = format === 'anthropic' ? parseAnthropicBody(body) : parseCompletionBody(body);
+    const { ctx } = exchange;
+    const { parsed } = exchange.plan;
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -61,16 +60,8 @@ export class CompletionsEndpoint {
     // The client may have left while the body was read or a cold key was looked up: then 'close'
     // has already fired, and nothing should reach a provider (or be billed) for it.
     if (res.closed && !res.writableFinished) abort.abort();
-    if (parsed.stream !== null)
-      return this.stream(format, tenant, ctx, parsed, cacheControl, res, abort);
-    const out = await this.completions.complete(
-      tenant,
-      ctx,
-      parsed,
-      cacheControl,
-      abort.signal,
-      (h) => setHeaders(res, h),
-    );
+    if (parsed.stream !== null) return this.stream(format, exchange, res, abort);
+    const out = await this.completions.complete(exchange, abort.signal);
     res.setHeader('X-Cache', out.cacheStatus);
     res.setHeader('X-Gateway-Provider', out.answer.provider);
     switch (format) {
@@ -89,24 +80,14 @@ export class CompletionsEndpoint {
    */
   private async stream(
     format: CompletionFormat,
-    tenant: TenantContext,
-    ctx: RequestContext,
-    parsed: ParsedCompletion,
-    cacheControl: string | undefined,
+    exchange: CompletionExchange,
     res: ServerResponse,
     abort: AbortController,
   ): Promise<StreamReply> {
-    const sse = new SseResponse(res, encoderFor(format, ctx, parsed));
+    const { ctx } = exchange;
+    const sse = new SseResponse(res, encoderFor(format, ctx, exchange.plan.parsed));
     try {
-      const out = await this.completions.complete(
-        tenant,
-        ctx,
-        parsed,
-        cacheControl,
-        abort.signal,
-        (h) => setHeaders(res, h),
-        sse,
-      );
+      const out = await this.completions.complete(exchange, abort.signal, sse);
       if (!out.relayed) {
         sse.open({ 'X-Cache': out.cacheStatus, 'X-Gateway-Provider': out.answer.provider });
         sse.replay(out.answer);
@@ -142,10 +123,6 @@ function encoderFor(
     model: parsed.model,
     includeUsage: parsed.stream?.includeUsage ?? false,
   });
-}
-
-export function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
-  for (const name in headers) res.setHeader(name, headers[name]);
 }
 
 function gatewayResponse(ctx: RequestContext, out: CompletionOutcome): CompletionResponseDto {

@@ -5,17 +5,16 @@ import { CacheModule } from '@gateway/cache';
 import { ProvidersModule } from '@gateway/providers';
 import { CompletionsController } from './completions.controller';
 import { CompletionsEndpoint } from './completions.endpoint';
-import { CompletionsFront } from './completions.front';
 import { CompletionsService } from './completions.service';
 
 /**
- * The completion routes. The app installs `CompletionsFront.routes()` in front of Express
- * (`installFastRoutes`); the controller serves what the fast routes leave to Express.
+ * The completion routes. Their lifecycle is declared on the controller; the app also serves their
+ * plain JSON requests before Express through that same declaration (`compileFastRoutes`).
  */
 @Module({
   imports: [ProvidersModule, CacheModule, AdmissionModule, AuditModule],
   controllers: [CompletionsController],
-  providers: [CompletionsService, CompletionsEndpoint, CompletionsFront],
-  exports: [CompletionsService, CompletionsFront],
+  providers: [CompletionsService, CompletionsEndpoint],
+  exports: [CompletionsService],
 })
 export class CompletionsModule {}

@@ -1,45 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import {
-  type AdmissionDemand,
-  type AdmissionTicket,
-  AdmissionService,
-  type Speculation,
-} from '@gateway/admission';
+import { AdmissionService } from '@gateway/admission';
 import { costUnits, maxCompletionTokens, worstCaseUnits } from '@gateway/billing';
-import {
-  type CachedAnswer,
-  type CacheMiss,
-  type CacheOpening,
-  CacheService,
-  type Coalesced,
-} from '@gateway/cache';
+import { type CachedAnswer, CacheService } from '@gateway/cache';
 import type { ModelConfig, RouteConfig } from '@gateway/config';
-import type { RequestContext, TenantContext } from '@gateway/context';
+import type { AnswerUsage, RequestContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
-import { GatewayMetrics } from '@gateway/observability';
 import {
-  type ChatRequest,
-  ChatStreamAccumulator,
-  ProviderError,
-  ProvidersService,
-} from '@gateway/providers';
+  type Answered,
+  type CacheStatus,
+  type MeteredExchange,
+  type MeterPlan,
+} from '@gateway/lifecycle';
+import { GatewayMetrics } from '@gateway/observability';
+import { ChatStreamAccumulator, ProviderError, ProvidersService } from '@gateway/providers';
 import type { ParsedCompletion } from './completion-request.parser';
 import { type StreamSink, StreamInterruptedError } from './stream-sink';
 
-export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+/** A completion request's plan: what LimitsGuard reserves and the provider call needs. */
+export interface CompletionPlan extends MeterPlan<CachedAnswer> {
+  readonly parsed: ParsedCompletion;
+  readonly model: ModelConfig;
+  /** The prompt's token upper bound: what a broken stream is charged when the provider never said. */
+  readonly promptBound: number;
+}
 
-/** What a response reports of the tenant's rate limits. */
-type Limits = Pick<AdmissionTicket, 'headers' | 'rateLimitRemaining'>;
+export type CompletionExchange = MeteredExchange<CachedAnswer, CompletionPlan>;
 
-export interface CompletionOutcome {
-  readonly answer: CachedAnswer;
-  /** True for a cache hit or an answer shared by a coalesced leader: cost 0 for this request. */
-  readonly cached: boolean;
-  readonly costUnits: number;
-  readonly cacheStatus: CacheStatus;
-  readonly rateLimitRemaining: number;
-  /** Rate-limit headers for the response. */
-  readonly headers: Readonly<Record<string, string>>;
+export interface CompletionOutcome extends Answered<CachedAnswer> {
   /**
    * True when the answer was already relayed to the stream sink as the provider sent it (only its
    * clean end is left to write); false when it is to be sent whole (JSON, or a stream replay).
@@ -54,12 +41,12 @@ interface LiveStream {
 }
 
 /**
- * The completion pipeline: model → cache lookup (one round trip that also takes the coalescing
- * lock on a miss), sent together with a speculative admission as a miss (rate slot, token and
- * budget reservations, one round trip) → on a hit, the reservations go back and only the slot
- * stays → provider (coalesced across instances) → settlement. Each step is a facade of
- * its own lib; this service only orders them and fills the request's audit draft, which the audit
- * interceptor writes before the response leaves.
+ * The completion steps that are completions' own; the lifecycle around them is declared on the
+ * controller (docs/architecture.md): `plan` (model, output cap, reservation, cache key — run by
+ * CompletionRequestGuard), then LimitsGuard (cache lookup and speculative admission, together)
+ * and CacheInterceptor (hit, or the miss admitted), then `complete`: the provider call — or the
+ * relayed stream — inside the coalescing fill, settled and recorded by the exchange. Each step
+ * is a facade of its own lib; this service only fills in what a completion is.
  */
 @Injectable()
 export class CompletionsService {
@@ -76,20 +63,8 @@ export class CompletionsService {
     return this.providers.resolveModel(tenant, alias, 'chat');
   }
 
-  async complete(
-    tenant: TenantContext,
-    ctx: RequestContext,
-    parsed: ParsedCompletion,
-    cacheControl: string | undefined,
-    signal: AbortSignal,
-    /** Called as soon as the request is admitted, so even a later failure carries rate-limit headers. */
-    setHeaders: (headers: Readonly<Record<string, string>>) => void,
-    /**
-     * For a streamed request: where a provider's stream is relayed as it arrives. A cache hit or
-     * a coalesced follower gets the whole answer instead (`relayed: false`), to replay.
-     */
-    sink: StreamSink | null = null,
-  ): Promise<CompletionOutcome> {
+  /** Step 1: the model, the output cap (a larger `max_tokens` is refused), what to reserve. */
+  plan(tenant: TenantContext, ctx: RequestContext, parsed: ParsedCompletion): CompletionPlan {
     const model = this.resolveModel(tenant, ctx, parsed.model);
     const { request } = parsed;
     const outputCap = maxCompletionTokens(model, null);
@@ -100,126 +75,94 @@ export class CompletionsService {
         { param: 'max_tokens' },
       );
     }
-
-    const controls = this.cache.controls(cacheControl);
     const promptBound = this.admission.promptTokenUpperBound(model, request.messages);
-    const demand: AdmissionDemand = {
-      promptTokensUpperBound: promptBound,
-      maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
-      worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
+    return {
+      tenant,
+      parsed,
+      model,
+      promptBound,
+      demand: {
+        promptTokensUpperBound: promptBound,
+        maxCompletionTokens: maxCompletionTokens(model, request.maxTokens),
+        worstCaseCostUnits: worstCaseUnits(model, promptBound, request.maxTokens),
+      },
+      cacheKey: () => this.cache.key(tenant, model.alias, request),
+      usage: chatUsage,
     };
+  }
 
-    let missed: CacheMiss;
-    let ticket: AdmissionTicket;
-    if (!this.cache.engages(controls)) {
-      // `no-store` skips the lookup, so it needs no key and no speculation: a plain miss.
-      missed = this.cache.bypass();
-      ticket = await this.admission.admit(tenant, demand);
-    } else {
-      // The lookup and the admission go out together: a miss waits for one round trip, not two.
-      const opening = this.cache.open(
-        tenant,
-        this.cache.key(tenant, model.alias, request),
-        controls,
-      );
-      const speculating = this.admission.speculate(tenant, demand); // never rejects
-      let opened: CacheOpening;
-      try {
-        opened = await opening;
-      } catch (err) {
-        void speculating.then((s) => this.release(tenant, s));
-        throw err;
-      }
-      const speculation = await speculating;
-
-      if (opened.status === 'hit') {
-        const limits = await this.admitHit(tenant, ctx, speculation);
-        setHeaders(limits.headers);
-        this.recordCached(ctx, opened.answer);
-        return this.outcome(opened.answer, true, 0, 'HIT', limits);
-      }
-      missed = opened;
-      try {
-        if (speculation.kind === 'refused') throw speculation.error;
-        ticket =
-          speculation.kind === 'admitted'
-            ? speculation.ticket
-            : await this.admission.admit(tenant, demand);
-      } catch (err) {
-        // Refused: identical requests waiting for this one must not wait for a call never made.
-        void opened.fill.abandon();
-        throw err;
-      }
+  /**
+   * Step 3: the answer — cached, shared by a coalesced leader, or from the provider. For a streamed
+   * request `sink` is where a provider's stream is relayed as it arrives; a cache hit or a
+   * coalesced follower gets the whole answer instead (`relayed: false`), to replay.
+   */
+  async complete(
+    exchange: CompletionExchange,
+    signal: AbortSignal,
+    sink: StreamSink | null = null,
+  ): Promise<CompletionOutcome> {
+    const { plan, ctx } = exchange;
+    if (sink === null) {
+      const out = await exchange.answer(() => this.call(plan, ctx, signal));
+      return { ...out, relayed: false };
     }
-    const { fill } = missed;
-    setHeaders(ticket.headers);
-    const status: CacheStatus = missed.status === 'bypass' ? 'BYPASS' : 'MISS';
     const live: LiveStream = { route: null, acc: new ChatStreamAccumulator() };
-
-    const call = async (): Promise<CachedAnswer> => {
-      const { result, route, upstreamNs } = await this.providers.complete(
-        tenant,
-        model,
-        request,
-        ctx.audit,
-        signal,
-      );
-      ctx.upstreamNs += upstreamNs;
-      return {
-        content: result.content,
-        finishReason: result.finishReason,
-        promptTokens: result.promptTokens,
-        completionTokens: result.completionTokens,
-        provider: route.provider,
-        providerModel: result.providerModel,
-        costUnits: costUnits(route.price, result),
-      };
-    };
-    const compute =
-      sink === null
-        ? call
-        : () => this.relay(tenant, ctx, model, request, sink, signal, status, live);
-    let shared: Coalesced;
+    const status = exchange.cacheStatus;
     try {
-      shared = await fill.run(compute);
+      const out = await exchange.answer(
+        () => this.relay(plan, ctx, sink, signal, status, live),
+        () => (live.route === null ? null : brokenUsage(plan, live.route, live.acc)),
+      );
+      return { ...out, relayed: live.route !== null };
     } catch (err) {
-      if (live.route !== null) {
-        // Broken after its first byte: tokens were spent and part of the answer delivered.
-        this.chargeBroken(tenant, ctx, ticket, live.route, live.acc, promptBound, signal.aborted);
-        this.metrics.streamInterruptions.inc({
-          provider: live.route.provider,
-          cause: signal.aborted ? 'client_closed' : interruptionCause(err),
-        });
-        throw new StreamInterruptedError(signal.aborted, { cause: err });
-      }
-      // Nothing was spent that we know of: release the whole reservation.
-      ctx.pending.push(this.admission.settle(tenant, ticket, null));
-      throw err;
+      if (live.route === null) throw err;
+      this.interrupted(ctx, plan, live.route, live.acc, signal.aborted, err);
+      throw new StreamInterruptedError(signal.aborted, { cause: err });
     }
-    // Storing the answer overlaps the audit record's commit instead of delaying the response.
-    ctx.pending.push(shared.stored);
+  }
 
-    const { answer, leader } = shared;
-    if (!leader) {
-      ctx.pending.push(this.admission.settle(tenant, ticket, null));
-      this.recordCached(ctx, answer);
-      return this.outcome(answer, true, 0, 'HIT', ticket);
-    }
-    ctx.pending.push(
-      this.admission.settle(tenant, ticket, {
-        promptTokens: answer.promptTokens,
-        completionTokens: answer.completionTokens,
-        costUnits: answer.costUnits,
-      }),
+  /** The provider call of a leader (or uncached request) answering in JSON. */
+  private async call(
+    plan: CompletionPlan,
+    ctx: RequestContext,
+    signal: AbortSignal,
+  ): Promise<CachedAnswer> {
+    const { result, route, upstreamNs } = await this.providers.complete(
+      plan.tenant,
+      plan.model,
+      plan.parsed.request,
+      ctx.audit,
+      signal,
     );
-    const a = ctx.audit;
-    a.outcome = 'success';
-    a.provider = answer.provider;
-    a.providerModel = answer.providerModel;
-    a.promptTokens = answer.promptTokens;
-    a.completionTokens = answer.completionTokens;
-    a.costUnits = answer.costUnits;
-    return this.outcome(answer, false, answer.costUnits, status, ticket, live.route !== null);
+    ctx.upstreamNs += upstreamNs;
+    return {
+      content: result.content,
+      finishReason: result.finishReason,
+      promptTokens: result.promptTokens,
+      completionTokens: result.completionTokens,
+      provider: route.provider,
+      providerModel: result.providerModel,
+      costUnits: costUnits(route.price, result),
+    };
+  }
+
+  /**
+   * Records a stream that broke (or lost its client) after its first byte — the exchange settled
+   * what it spent (`brokenUsage`) — and counts the interruption.
+   */
+  private interrupted(
+    ctx: RequestContext,
+    plan: CompletionPlan,
+    route: RouteConfig,
+    acc: ChatStreamAccumulator,
+    clientClosed: boolean,
+    err: unknown,
+  ): void {
+    ctx.audit.interrupted(clientClosed, brokenUsage(plan, route, acc));
+    this.metrics.streamInterruptions.inc({
+      provider: route.provider,
+      cause: clientClosed ? 'client_closed' : interruptionCause(err),
+    });
   }
 
   /**
@@ -230,17 +173,17 @@ export class CompletionsService {
    * breaks or the client leaves first (`live.route` set: the response has started).
    */
   private async relay(
-    tenant: TenantContext,
+    plan: CompletionPlan,
     ctx: RequestContext,
-    model: ModelConfig,
-    request: ChatRequest,
     sink: StreamSink,
     signal: AbortSignal,
     status: CacheStatus,
     live: LiveStream,
   ): Promise<CachedAnswer> {
+    const { model } = plan;
+    const { request } = plan.parsed;
     const { stream, route, upstreamNs } = await this.providers.openStream(
-      tenant,
+      plan.tenant,
       model,
       request,
       ctx.audit,
@@ -272,8 +215,7 @@ export class CompletionsService {
     if (!complete) {
       throw failure ?? new ProviderError('connection', 'the provider stream ended early');
     }
-    const promptTokens =
-      acc.promptTokens ?? this.admission.promptTokenUpperBound(model, request.messages);
+    const promptTokens = acc.promptTokens ?? plan.promptBound;
     const completionTokens = acc.completionTokens ?? acc.textEvents;
     const usage = { promptTokens, completionTokens };
     const providerModel = acc.providerModel ?? route.model;
@@ -299,92 +241,32 @@ export class CompletionsService {
       seconds,
     );
   }
+}
 
-  /**
-   * Charges and records a stream that broke (or lost its client) after its first byte: the tokens
-   * the provider reported, else the prompt's upper bound and one completion token per delta sent
-   * (the larger of that and the provider's last count, which Anthropic sends early).
-   */
-  private chargeBroken(
-    tenant: TenantContext,
-    ctx: RequestContext,
-    ticket: AdmissionTicket,
-    route: RouteConfig,
-    acc: ChatStreamAccumulator,
-    promptBound: number,
-    clientClosed: boolean,
-  ): void {
-    const promptTokens = acc.promptTokens ?? promptBound;
-    const completionTokens = Math.max(acc.completionTokens ?? 0, acc.textEvents);
-    const cost = costUnits(route.price, { promptTokens, completionTokens });
-    ctx.pending.push(
-      this.admission.settle(tenant, ticket, { promptTokens, completionTokens, costUnits: cost }),
-    );
-    const a = ctx.audit;
-    a.outcome = clientClosed ? 'client_closed' : 'upstream_error';
-    a.errorCode = clientClosed ? null : 'stream_interrupted';
-    a.provider = route.provider;
-    a.providerModel = acc.providerModel ?? route.model;
-    a.promptTokens = promptTokens;
-    a.completionTokens = completionTokens;
-    a.costUnits = cost;
-  }
+/** What a cached or provider answer used, for the settlement and the record. */
+function chatUsage(answer: CachedAnswer): AnswerUsage {
+  return answer;
+}
 
-  /** A hit takes a request slot only: the speculative miss's tokens and budget go back. */
-  private async admitHit(
-    tenant: TenantContext,
-    ctx: RequestContext,
-    speculation: Speculation,
-  ): Promise<Limits> {
-    switch (speculation.kind) {
-      case 'admitted': {
-        const { ticket } = speculation;
-        const { headers, released } = this.admission.releaseAsHit(tenant, ticket);
-        ctx.pending.push(released);
-        return { headers, rateLimitRemaining: ticket.rateLimitRemaining };
-      }
-      case 'refused':
-        throw speculation.error;
-      case 'undecided':
-        return this.admission.admit(tenant, null);
-    }
-  }
-
-  private release(tenant: TenantContext, speculation: Speculation): Promise<void> | undefined {
-    if (speculation.kind !== 'admitted') return undefined;
-    return this.admission.settle(tenant, speculation.ticket, null);
-  }
-
-  private recordCached(ctx: RequestContext, answer: CachedAnswer): void {
-    const a = ctx.audit;
-    a.outcome = 'cached';
-    a.cached = true;
-    a.provider = answer.provider;
-    a.providerModel = answer.providerModel;
-    a.promptTokens = answer.promptTokens;
-    a.completionTokens = answer.completionTokens;
-    a.costUnits = 0;
-    a.costSavedUnits = answer.costUnits;
-  }
-
-  private outcome(
-    answer: CachedAnswer,
-    cached: boolean,
-    cost: number,
-    cacheStatus: CacheStatus,
-    limits: Limits,
-    relayed = false,
-  ): CompletionOutcome {
-    return {
-      answer,
-      cached,
-      costUnits: cost,
-      cacheStatus,
-      rateLimitRemaining: limits.rateLimitRemaining,
-      headers: limits.headers,
-      relayed,
-    };
-  }
+/**
+ * What a stream that broke after its first byte is charged: the tokens the provider reported,
+ * else the prompt's upper bound and one completion token per delta sent (the larger of that and
+ * the provider's last count, which Anthropic sends early).
+ */
+function brokenUsage(
+  plan: CompletionPlan,
+  route: RouteConfig,
+  acc: ChatStreamAccumulator,
+): AnswerUsage {
+  const promptTokens = acc.promptTokens ?? plan.promptBound;
+  const completionTokens = Math.max(acc.completionTokens ?? 0, acc.textEvents);
+  return {
+    provider: route.provider,
+    providerModel: acc.providerModel ?? route.model,
+    promptTokens,
+    completionTokens,
+    costUnits: costUnits(route.price, { promptTokens, completionTokens }),
+  };
 }
 
 /** The interruption's cause for the metric: the provider failure's kind (a bounded set). */

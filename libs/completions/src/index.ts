@@ -1,9 +1,10 @@
 export { CompletionsModule } from './completions.module';
 export {
   CompletionsService,
+  type CompletionExchange,
   type CompletionOutcome,
-  type CacheStatus,
+  type CompletionPlan,
 } from './completions.service';
 export { CompletionsEndpoint, type CompletionFormat } from './completions.endpoint';
-export { CompletionsFront } from './completions.front';
+export { CompletionRequestGuard, ReplyFormat } from './completion-request.guard';
 export { parseCompletionBody, type ParsedCompletion } from './completion-request.parser';

@@ -33,27 +33,76 @@ export interface AttemptRecord {
   latency_ms: number;
 }
 
+/** Who answered a request and what it used: what its record shows and its settlement charges. */
+export interface AnswerUsage {
+  readonly provider: string;
+  readonly providerModel: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Units of 1e-10 USD. */
+  readonly costUnits: number;
+}
+
 /**
  * What the pipeline learned about a request, filled in as it goes and written as the audit record
- * once the request ends. Costs are integers in units of 1e-10 USD.
+ * once the request ends. Costs are integers in units of 1e-10 USD. The router writes its attempts
+ * and latency field by field; how a request was answered is set through the methods, so each
+ * outcome fills the same fields the same way whichever route answered it.
  */
-export interface AuditDraft {
-  model: string | null;
-  provider: string | null;
-  providerModel: string | null;
-  promptTokens: number;
-  completionTokens: number;
-  costUnits: number;
-  costSavedUnits: number;
-  upstreamLatencyMs: number | null;
-  cached: boolean;
-  attempts: AttemptRecord[];
-  outcome: Outcome | null;
+export class AuditDraft {
+  model: string | null = null;
+  provider: string | null = null;
+  providerModel: string | null = null;
+  promptTokens = 0;
+  completionTokens = 0;
+  costUnits = 0;
+  costSavedUnits = 0;
+  upstreamLatencyMs: number | null = null;
+  cached = false;
+  attempts: AttemptRecord[] = [];
+  outcome: Outcome | null = null;
   /**
    * Set when a request that answered 200 still failed (a stream broken after its first byte):
    * the record's error code, since no error response carries one.
    */
-  errorCode: string | null;
+  errorCode: string | null = null;
+
+  /** This request called the provider and pays for the answer. */
+  answered(usage: AnswerUsage): void {
+    this.outcome = 'success';
+    this.use(usage);
+    this.costUnits = usage.costUnits;
+  }
+
+  /**
+   * Answered without a call of its own (a cache hit, or a coalesced leader's answer): nothing is
+   * billed, and the record shows what the original call cost as saved.
+   */
+  answeredFromCache(usage: AnswerUsage): void {
+    this.outcome = 'cached';
+    this.cached = true;
+    this.use(usage);
+    this.costUnits = 0;
+    this.costSavedUnits = usage.costUnits;
+  }
+
+  /**
+   * A stream that broke (or lost its client) after its first byte: it answered 200, spent
+   * `usage`, and failed all the same.
+   */
+  interrupted(clientClosed: boolean, usage: AnswerUsage): void {
+    this.outcome = clientClosed ? 'client_closed' : 'upstream_error';
+    this.errorCode = clientClosed ? null : 'stream_interrupted';
+    this.use(usage);
+    this.costUnits = usage.costUnits;
+  }
+
+  private use(usage: AnswerUsage): void {
+    this.provider = usage.provider;
+    this.providerModel = usage.providerModel;
+    this.promptTokens = usage.promptTokens;
+    this.completionTokens = usage.completionTokens;
+  }
 }
 
 /** Per-request state, attached to the request once by `requestContextMiddleware` (libs/http). */
@@ -72,10 +121,21 @@ export interface RequestContext {
   /** Deferred body-parser failure, raised after authentication so the failure is audited. */
   bodyError: unknown;
   /**
+   * Deferred refusal of the query string (StrictQueryGuard), raised after authentication and the
+   * body error, for the same reason.
+   */
+  queryError: unknown;
+  /**
    * Work that must finish before the response is sent but need not delay the handler (e.g. the
    * budget settlement), awaited together with the audit write so both round trips overlap.
    */
   pending: Array<Promise<unknown>>;
+  /**
+   * A metered route's state between its lifecycle steps (libs/lifecycle: the plan, then the
+   * exchange). A field rather than a WeakMap entry: one per request on the hot path, and weak
+   * entries cost the garbage collector extra work on every scavenge.
+   */
+  metered: unknown;
 }
 
 const CONTEXT = Symbol.for('llm-gateway.request-context');
@@ -99,20 +159,7 @@ export function currentRequestContext(): RequestContext | undefined {
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
 export function newAuditDraft(): AuditDraft {
-  return {
-    model: null,
-    provider: null,
-    providerModel: null,
-    promptTokens: 0,
-    completionTokens: 0,
-    costUnits: 0,
-    costSavedUnits: 0,
-    upstreamLatencyMs: null,
-    cached: false,
-    attempts: [],
-    outcome: null,
-    errorCode: null,
-  };
+  return new AuditDraft();
 }
 
 /** `endpoint` is the request's path without the query string (the record's default route label). */
@@ -131,7 +178,9 @@ export function attachRequestContext(
     audit: newAuditDraft(),
     upstreamNs: 0n,
     bodyError: undefined,
+    queryError: undefined,
     pending: [],
+    metered: null,
   };
   (req as WithContext)[CONTEXT] = ctx;
   return ctx;

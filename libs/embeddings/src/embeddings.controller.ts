@@ -1,17 +1,21 @@
-import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Controller, HttpCode, Post, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { requestContext, type TenantContext } from '@gateway/context';
-import { CurrentTenant, TenantRoute } from '@gateway/tenancy';
-import { parseEmbeddingBody } from './embedding-request.parser';
+import type { EmbeddingAnswer } from '@gateway/cache';
+import { requestContext } from '@gateway/context';
+import { CacheInterceptor, exchangeOf, LimitsGuard } from '@gateway/lifecycle';
+import { TenantRoute } from '@gateway/tenancy';
+import { EmbeddingRequestGuard } from './embedding-request.guard';
 import { EmbeddingListDto, EmbeddingRequestDto } from './embeddings.dto';
 import { embeddingsResponse } from './embeddings.response';
-import { EmbeddingsService } from './embeddings.service';
+import { type EmbeddingPlan, EmbeddingsService } from './embeddings.service';
 
 /**
  * `POST /v1/embeddings` in OpenAI's wire format, also at `/api/v1/embeddings` beside the gateway's
- * other `/api/v1` routes. An ordinary Nest route: the tenant guard authenticates, the global audit
- * interceptor and exception filter write the one record and answer errors in OpenAI's shape.
+ * other `/api/v1` routes. The completion routes' lifecycle, declared the same way: TenantAuthGuard
+ * (on the controller), EmbeddingRequestGuard (body, model, plan), LimitsGuard, the global
+ * AuditInterceptor, CacheInterceptor, then the handler; errors through the global filter in
+ * OpenAI's shape. Served through Nest only (not a fast route).
  */
 @ApiTags('embeddings')
 @Controller()
@@ -21,38 +25,26 @@ export class EmbeddingsController {
 
   @Post(['v1/embeddings', 'api/v1/embeddings'])
   @HttpCode(200)
+  @UseGuards(EmbeddingRequestGuard, LimitsGuard)
+  @UseInterceptors(CacheInterceptor)
   @ApiOperation({ summary: "Embeddings in OpenAI's wire format (docs/api.md)." })
   @ApiBody({ type: EmbeddingRequestDto })
   @ApiOkResponse({ type: EmbeddingListDto })
   async embed(
-    @CurrentTenant() tenant: TenantContext,
-    @Body() body: unknown,
-    @Headers('cache-control') cacheControl: string | undefined,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<EmbeddingListDto> {
-    const ctx = requestContext(req);
-    // Responses hold one tenant's data: no shared HTTP cache may keep them.
-    res.setHeader('Cache-Control', 'private, no-store');
-    const parsed = parseEmbeddingBody(body);
+    const exchange = exchangeOf<EmbeddingAnswer, EmbeddingPlan>(requestContext(req));
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     // The client may have left while the body was read: then nothing should reach a provider.
     if (res.closed && !res.writableFinished) abort.abort();
-    const out = await this.embeddings.embed(
-      tenant,
-      ctx,
-      parsed,
-      cacheControl,
-      abort.signal,
-      (h) => {
-        for (const name in h) res.setHeader(name, h[name]);
-      },
-    );
+    const out = await this.embeddings.embed(exchange, abort.signal);
     res.setHeader('X-Cache', out.cacheStatus);
     res.setHeader('X-Gateway-Provider', out.answer.provider);
+    const { parsed } = exchange.plan;
     return embeddingsResponse(parsed.model, out.answer, parsed.encoding);
   }
 }

@@ -6,7 +6,7 @@ import { ProvidersModule } from '@gateway/providers';
 import { EmbeddingsController } from './embeddings.controller';
 import { EmbeddingsService } from './embeddings.service';
 
-/** The embeddings route and its pipeline, over the same facades as completions. */
+/** The embeddings route, declaring the completion routes' lifecycle (libs/lifecycle). */
 @Module({
   imports: [ProvidersModule, CacheModule, AdmissionModule, AuditModule],
   controllers: [EmbeddingsController],

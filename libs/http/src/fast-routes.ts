@@ -16,13 +16,14 @@ export interface FastRoutesOptions {
 
 /**
  * Puts a few hot routes in front of the Express app on the Node server, so their requests skip
- * Express's router, body-parser and Nest's guard/interceptor/rxjs pipeline (together about 0.3 ms
- * of CPU per request on the bench machine; docs/BENCHMARKS.md). Only requests those handlers read
- * exactly as the general path would are taken: `POST` to one of the paths, with a plain JSON body
- * (`isPlainJsonBody`). Every other request — other methods, a path variant such as a trailing
- * slash or other letter case, a query string, compressed, chunked or oversized bodies — goes to
- * Express unchanged, and meets the same routes there through Nest. Taken requests get the same request
- * context and access line as the Express chain.
+ * Express's router and body-parser and Nest's rxjs pipeline (together about 0.3 ms of CPU per
+ * request on the bench machine; docs/BENCHMARKS.md). The handlers come from `compileFastRoutes`:
+ * they run the route's own guards, interceptors and filters, as declared for Nest. Only requests
+ * those handlers read exactly as the general path would are taken: `POST` to one of the paths,
+ * with a plain JSON body (`isPlainJsonBody`). Every other request — other methods, a path variant
+ * such as a trailing slash or other letter case, a query string, compressed, chunked or oversized
+ * bodies — goes to Express unchanged, and meets the same routes there through Nest. Taken requests
+ * get the same request context and access line as the Express chain.
  */
 export function installFastRoutes(server: Server, options: FastRoutesOptions): void {
   const listeners = server.listeners('request');

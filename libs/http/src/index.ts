@@ -8,6 +8,17 @@ export { accessLogMiddleware } from './access-log.middleware';
 export { BodyError, deferBodyError, isPlainJsonBody, readJsonBody } from './json-body';
 export { installFastRoutes, type FastRouteHandler, type FastRoutesOptions } from './fast-routes';
 export {
+  compileFastRoutes,
+  CompiledFastRoutes,
+  FastRoute,
+  type FastRouteDescription,
+} from './fast-route.compiler';
+export {
+  AroundInterceptor,
+  isPromiseInterceptor,
+  type PromiseInterceptor,
+} from './promise-interceptor';
+export {
   installClientErrorHandler,
   parserError,
   parserErrorResponse,
@@ -21,4 +32,4 @@ export {
   mayHoldUnstorableText,
 } from './storable-text';
 export { checkQuery } from './strict-query';
-export { QueryParams, StrictQueryInterceptor } from './strict-query.interceptor';
+export { QueryParams } from './query-params.decorator';

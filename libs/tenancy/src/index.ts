@@ -10,6 +10,7 @@ export { AdminKeysService } from './admin-keys.service';
 export { GatewayValidationPipe } from './gateway-validation.pipe';
 export { TenantAuthGuard } from './tenant-auth.guard';
 export { AdminAuthGuard } from './admin-auth.guard';
+export { StrictQueryGuard } from './strict-query.guard';
 export { authenticate, admitTenant, type KeyAdmission } from './key-auth';
 export {
   TenantRoute,

@@ -17,8 +17,9 @@ export type KeyAdmission = (
  * The part every authenticated route shares (both guards and the fast routes): resolve the
  * presented key (synchronously when it is warm), refuse a missing or unknown one (429 instead of
  * 401 for a client over its failed-authentication limit, see AuthFailureThrottle), let `admit`
- * check the scope and fill the context, and only then raise a deferred body error, so a malformed
- * request is refused (and audited) under the identity it authenticated as. Body errors (objects
+ * check the scope and fill the context, and only then raise a deferred body error (then a deferred
+ * query refusal, StrictQueryGuard), so a malformed request is refused (and audited) under the
+ * identity it authenticated as. Body errors (objects
  * with `type`) are mapped to 400/413 by the error mapping.
  */
 export function authenticate(
@@ -33,6 +34,7 @@ export function authenticate(
     const ctx = requestContext(req);
     admit(ctx, r);
     if (ctx.bodyError != null) throw ctx.bodyError as Error;
+    if (ctx.queryError != null) throw ctx.queryError as Error;
     return true;
   };
   const resolution = auth.resolve(key, req);
