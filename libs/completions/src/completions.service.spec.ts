@@ -71,8 +71,15 @@ const body = (extra: object = {}) =>
 /** An exchange on a miss that runs the compute directly and remembers what it settled. */
 function exchange(svc: CompletionsService, ctx: RequestContext, extra: object = {}) {
   const settled: Array<AnswerUsage | null> = [];
+  const holds = { started: 0, released: 0 };
   const x = {
     ctx,
+    holdReservation: () => {
+      holds.started += 1;
+      return () => {
+        holds.released += 1;
+      };
+    },
     plan: svc.plan(tenant, ctx, body(extra)),
     cacheStatus: 'MISS',
     answer: async (
@@ -95,7 +102,7 @@ function exchange(svc: CompletionsService, ctx: RequestContext, extra: object = 
       }
     },
   };
-  return { x: x as unknown as CompletionExchange, settled };
+  return { x: x as unknown as CompletionExchange, settled, holds };
 }
 
 describe('CompletionsService.plan', () => {
@@ -166,11 +173,13 @@ describe('CompletionsService.complete', () => {
     });
     const sink: StreamSink = { open: jest.fn(), write: jest.fn(() => Promise.resolve()) };
     const ctx = context();
-    const { x, settled } = exchange(svc, ctx, { stream: true });
+    const { x, settled, holds } = exchange(svc, ctx, { stream: true });
     await expect(svc.complete(x, new AbortController().signal, sink)).rejects.toMatchObject({
       name: 'StreamInterruptedError',
       clientClosed: false,
     });
+    // The reservation was held for the stream's life and let go when it broke.
+    expect(holds).toEqual({ started: 1, released: 1 });
     // The prompt's bound (the provider never said) and one token per text delta sent.
     const charged = {
       provider: 'mock',
@@ -197,10 +206,11 @@ describe('CompletionsService.complete', () => {
     const refused = new Error('no route');
     providers.openStream.mockRejectedValue(refused);
     const ctx = context();
-    const { x, settled } = exchange(svc, ctx, { stream: true });
+    const { x, settled, holds } = exchange(svc, ctx, { stream: true });
     const sink: StreamSink = { open: jest.fn(), write: jest.fn() };
     await expect(svc.complete(x, new AbortController().signal, sink)).rejects.toBe(refused);
     expect(settled).toEqual([null]);
+    expect(holds).toEqual({ started: 1, released: 1 });
     expect(ctx.audit.outcome).toBeNull();
   });
 });

@@ -108,6 +108,7 @@ export class CompletionsService {
     }
     const live: LiveStream = { route: null, acc: new ChatStreamAccumulator() };
     const status = exchange.cacheStatus;
+    const release = exchange.holdReservation();
     try {
       const out = await exchange.answer(
         () => this.relay(plan, ctx, sink, signal, status, live),
@@ -118,6 +119,8 @@ export class CompletionsService {
       if (live.route === null) throw err;
       this.interrupted(ctx, plan, live.route, live.acc, signal.aborted, err);
       throw new StreamInterruptedError(signal.aborted, { cause: err });
+    } finally {
+      release();
     }
   }
 

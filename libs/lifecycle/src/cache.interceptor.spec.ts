@@ -59,6 +59,7 @@ function admission(speculation: Speculation) {
     speculate: jest.fn(() => Promise.resolve(speculation)),
     releaseAsHit: jest.fn(() => ({ headers: { 'X-RateLimit-Remaining': '4' }, released: STORED })),
     settle: jest.fn(() => STORED),
+    keepAlive: jest.fn(() => jest.fn()),
   };
 }
 
@@ -144,6 +145,30 @@ describe('LimitsGuard + CacheInterceptor', () => {
     });
     expect(r.ctx.audit).toMatchObject({ outcome: 'success', costUnits: 9, provider: 'mock' });
     expect(r.ctx.pending).toContain(STORED);
+  });
+
+  it("holds a miss's reservation for a long answer, and holds nothing for a hit", async () => {
+    const adm = admission({ kind: 'admitted', ticket });
+    const r = await run(adm, cache(Promise.resolve(fill().miss)), (ctx) => {
+      const release = exchangeOf<Answer>(ctx).holdReservation();
+      release();
+      return exchangeOf<Answer>(ctx).answer(compute(1));
+    });
+    await r.result;
+    expect(adm.keepAlive).toHaveBeenCalledWith(tenant, ticket);
+    expect(adm.keepAlive.mock.results[0].value).toHaveBeenCalledTimes(1);
+
+    const hitAdm = admission({ kind: 'admitted', ticket });
+    const hit = await run(
+      hitAdm,
+      cache(Promise.resolve({ status: 'hit', answer: { text: 'old', cost: 7 } })),
+      (ctx) => {
+        exchangeOf<Answer>(ctx).holdReservation()();
+        return exchangeOf<Answer>(ctx).answer(compute(1));
+      },
+    );
+    await hit.result;
+    expect(hitAdm.keepAlive).not.toHaveBeenCalled();
   });
 
   it('starts the lookup and the speculation together, before either answers', async () => {

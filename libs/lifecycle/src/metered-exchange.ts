@@ -118,6 +118,17 @@ export class MeteredExchange<A, P extends MeterPlan<A> = MeterPlan<A>> {
   }
 
   /**
+   * Keeps a miss's reservation from expiring while its answer takes longer than the reservation
+   * lifetime allows (a stream lives as long as its provider keeps sending); the returned function
+   * stops it, and so does the settlement. Nothing to hold on a hit.
+   */
+  holdReservation(): () => void {
+    const d = this.decided();
+    if (d.kind === 'hit') return () => undefined;
+    return this.admission.keepAlive(this.plan.tenant, d.ticket);
+  }
+
+  /**
    * A miss whose handler failed before calling the provider: identical requests waiting for it
    * must not wait for a call never made, and the reservation goes back whole.
    */
