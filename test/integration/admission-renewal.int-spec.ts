@@ -14,7 +14,7 @@ import {
   tryAdmit,
   uniquePrefix,
   until,
-} from './admission.harness';
+} from '../support/admission';
 
 jest.setTimeout(120_000);
 

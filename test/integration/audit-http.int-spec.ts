@@ -142,7 +142,13 @@ describe('audit recording and reports over HTTP', () => {
       AUDIT_SPOOL_DIR: spoolDir,
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [...infrastructureModules(config), TenancyModule, AuditModule, AuditApiModule, FakePipelineModule],
+      imports: [
+        ...infrastructureModules(config),
+        TenancyModule,
+        AuditModule,
+        AuditApiModule,
+        FakePipelineModule,
+      ],
       providers: [{ provide: APP_FILTER, useClass: GatewayExceptionFilter }],
     }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
