@@ -1,8 +1,7 @@
-import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { maybeRequestContext } from '@gateway/context';
-import { BodyError, deferBodyError } from './json-body';
+import { assertUtf8Body, BodyError, deferBodyError } from './json-body';
 import { assertShallowJson, assertStorableText } from './storable-text';
 
 /**
@@ -17,10 +16,7 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   const parse = json({
     limit: maxBodyBytes,
     strict: true,
-    // Reject invalid UTF-8 instead of letting the decoder replace it with U+FFFD.
-    verify: (_req, _res, buf) => {
-      if (!isUtf8(buf)) throw new BodyError('encoding.unsupported', 400, 'body is not valid UTF-8');
-    },
+    verify: (_req, _res, buf) => assertUtf8Body(buf),
   });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {

@@ -84,8 +84,16 @@ export function deferBodyError(ctx: RequestContext, res: ServerResponse, err: un
   res.setHeader('Connection', 'close');
 }
 
-function parseJson(buf: Buffer): unknown {
+/**
+ * Rejects a body that is not valid UTF-8 instead of letting the decoder replace it with U+FFFD:
+ * the one encoding check of both body readers (this one and the Express chain's).
+ */
+export function assertUtf8Body(buf: Buffer): void {
   if (!isUtf8(buf)) throw new BodyError('encoding.unsupported', 400, 'body is not valid UTF-8');
+}
+
+function parseJson(buf: Buffer): unknown {
+  assertUtf8Body(buf);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};
