@@ -180,7 +180,10 @@ describe('audit spool (private Postgres, stopped and frozen)', () => {
     const during = Array.from({ length: 40 }, () => record());
     await Promise.all(during.map((r) => first.writer.write(r)));
     expect(first.sink.backlog).toBe(40);
-    // The process dies mid-append: half a line at the end of its segment, no clean close.
+    // The process dies: its replayer stops for good (here it shares our process, and would race
+    // the second one for the segment once Postgres is back), then half a line at the end of its
+    // segment, as an append cut off mid-write leaves it.
+    await first.sink.close(0);
     const [segment] = readdirSync(spoolDir).filter((n) => n.startsWith('segment-'));
     appendFileSync(join(spoolDir, segment), '0badc0de {"requestId":"req-torn","tena');
     opened.splice(0);
