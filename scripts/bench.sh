@@ -14,6 +14,10 @@
 #           (scripts/bench/stream.mjs); then the same at c=STREAM_CPU_LEVEL through a second gateway
 #           whose mock streams STREAM_LONG_TOKENS chunks, so the CPU of one more chunk is the
 #           difference of CPU per stream divided by the difference of chunks per stream
+#   breakdown  where a lone request's time goes: bypass, miss and hit at c=1 through a third
+#           gateway run with METRICS_REQUEST_STAGES=true, each followed by its per-stage table
+#           (body, auth, admission, provider, record, respond: mean, p50, p90) from /metrics
+#           (scripts/bench/stage-breakdown.mjs); rows also go to OUT_DIR/breakdown.jsonl
 #   base-node, base-nest   floors measured in the same sitting: a bare node:http + undici
 #           passthrough and a bare NestJS passthrough (scripts/bench/baselines/), no auth or records
 # The direct, noadm and bypass targets also run open loop at fixed RATES (added p50 below
@@ -23,13 +27,13 @@
 #   LEVELS      concurrency levels (default "1 10 50 100"); DUR seconds per level (default 10)
 #   RATES       fixed request rates for the open-loop runs (default "200 1000"; "" = none)
 #   ROUNDS      interleaved rounds (default 3)
-#   SCENARIOS   default "base-node base-nest noadm bypass miss hit stream"
+#   SCENARIOS   default "base-node base-nest noadm bypass miss hit breakdown stream"
 #   STREAM_LEVELS (default "1 50 200"), STREAM_CPU_LEVEL (default 50), STREAM_LONG_TOKENS (default 256)
 #   NODE_PROF   extra node flags for the admission-on gateway, e.g. "--cpu-prof --cpu-prof-dir=run/prof"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEVELS=${LEVELS:-"1 10 50 100"} DUR=${DUR:-10} ROUNDS=${ROUNDS:-3} RATES=${RATES-"200 1000"}
-SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit stream"}
+SCENARIOS=${SCENARIOS:-"base-node base-nest noadm bypass miss hit breakdown stream"}
 STREAM_LEVELS=${STREAM_LEVELS:-"1 50 200"} STREAM_CPU_LEVEL=${STREAM_CPU_LEVEL:-50}
 STREAM_LONG_TOKENS=${STREAM_LONG_TOKENS:-256}
 MOCK_PORT=${MOCK_PORT:-18081} GW_PORT=${GW_PORT:-18080} GW_OFF_PORT=${GW_OFF_PORT:-18082}
@@ -68,6 +72,27 @@ run_rates() { # name url pid cache-control: the same target open loop at each of
   [ -n "$RATES" ] || return 0
   "$KIT/overhead.sh" -u "$2" -n "$1" -p "$3" -m "$MOCK" -r "$RATES" -d "$DUR" -t "r$r" \
     -H "X-API-Key: $KEY" -H "Cache-Control: $4"
+}
+# The breakdown scenario's gateway (stage timings on), started on first use.
+GW_STAGES_PORT=$((GW_PORT + 20)) GW_STAGES=
+breakdown_round() { # round
+  if [ -z "$GW_STAGES" ]; then
+    METRICS_REQUEST_STAGES=true start_gateway "$GW_STAGES_PORT" gateway-stages.log; GW_STAGES=${pids[-1]}
+  fi
+  local gw=http://127.0.0.1:$GW_STAGES_PORT/v1/chat/completions s kit cc
+  for s in bypass miss hit; do
+    case $s in bypass) kit=$KIT cc=no-store ;; miss) kit=$UKIT cc='max-age=0, private' ;; hit) kit=$KIT cc='max-age=0, private' ;; esac
+    # The kit's warm-up runs at c=10: warm up apart (not recorded), then take c=1 alone.
+    BENCH_OUT=$OUT_DIR/warmup.jsonl "$kit/overhead.sh" -u "$gw" -n warmup -p "$GW_STAGES" -m "$MOCK" \
+      -c 1 -d 2 -w 3 -t "r$1" -H "X-API-Key: $KEY" -H "Cache-Control: $cc" > /dev/null
+    curl -sf "http://127.0.0.1:$GW_STAGES_PORT/metrics" > "$OUT_DIR/stages-$s-r$1-before.txt"
+    "$kit/overhead.sh" -u "$gw" -n "gateway-stages-$s" -p "$GW_STAGES" -m "$MOCK" -c 1 -d "$DUR" \
+      -w 0 -t "r$1" -H "X-API-Key: $KEY" -H "Cache-Control: $cc"
+    curl -sf "http://127.0.0.1:$GW_STAGES_PORT/metrics" > "$OUT_DIR/stages-$s-r$1-after.txt"
+    BREAKDOWN_OUT=$OUT_DIR/breakdown.jsonl node scripts/bench/stage-breakdown.mjs \
+      "$OUT_DIR/stages-$s-r$1-before.txt" "$OUT_DIR/stages-$s-r$1-after.txt" "$s r$1" |
+      tee -a "$OUT_DIR/breakdown.md"
+  done
 }
 # The streaming scenario's second mock (longer answers) and its gateway, started on first use.
 LONG_MOCK_PORT=$((MOCK_PORT + 10)) GW_LONG_PORT=$((GW_PORT + 10)) GW_LONG=
@@ -110,6 +135,7 @@ for r in $(seq 1 "$ROUNDS"); do
               done ;;
       hit)    run "$KIT" gateway-hit "$gw" "$GW" 'max-age=0, private' ;;
       stream) stream_round "$r" ;;
+      breakdown) breakdown_round "$r" ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done
@@ -117,6 +143,9 @@ done
 node "$KIT/summarize.mjs" "" "$BENCH_OUT" | tee "$OUT_DIR/summary.md"
 if [ -f "$OUT_DIR/cache-operations.txt" ]; then
   echo; echo "cache lookup time (on a miss also the lock attempt) during the miss scenario (per round and level):"; cat "$OUT_DIR/cache-operations.txt"
+fi
+if [ -f "$OUT_DIR/breakdown.md" ]; then
+  echo; echo "where a lone request's time goes (c=1, per round):"; cat "$OUT_DIR/breakdown.md"
 fi
 if [ -f "$OUT_DIR/stream.jsonl" ]; then
   echo; echo "streaming (medians over rounds):"

@@ -36,6 +36,7 @@ const EXTENSION_FAMILIES: Record<string, MetricType> = {
   llm_gateway_budget_alerts_total: 'counter',
   llm_gateway_upstream_attempts_total: 'counter',
   llm_gateway_audit_batch_rows: 'histogram',
+  llm_gateway_request_stage_seconds: 'histogram',
 };
 
 const PROCESS_DEFAULTS = [
@@ -305,6 +306,8 @@ describe('GET /metrics (e2e)', () => {
       expect([0, 1]).toContain(s.value);
     // What a client typed never becomes a label value.
     expect(text).not.toContain(unknownModel);
+    // The debug stage family is declared but empty unless METRICS_REQUEST_STAGES=true.
+    expect(families.get('llm_gateway_request_stage_seconds')?.samples).toEqual([]);
   });
 
   it('passes promtool check metrics', () => {
@@ -322,5 +325,56 @@ describe('GET /metrics (e2e)', () => {
       status: 0,
       output: '',
     });
+  });
+});
+
+describe('GET /metrics with METRICS_REQUEST_STAGES=true (e2e)', () => {
+  let gw: TestGateway;
+  let families: Map<string, Family>;
+
+  beforeAll(async () => {
+    gw = await startGateway({ env: { METRICS_REQUEST_STAGES: 'true' } });
+    const tenant = await createTenant(gw);
+    const ask = () =>
+      gw
+        .http()
+        .post('/api/v1/completions')
+        .set('X-API-Key', tenant.api_key)
+        .send({ model: 'mock-model', messages: [{ role: 'user', content: 'stages' }] });
+    expect((await ask()).status).toBe(200); // miss: calls the provider
+    expect((await ask()).body.cached).toBe(true); // hit: no provider stage
+    expect((await gw.http().post('/api/v1/completions').send({})).status).toBe(401);
+    const res = await gw.http().get('/metrics').expect(200);
+    const parsed = parseExposition(res.text);
+    expect(parsed.problems).toEqual([]);
+    families = parsed.families;
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('breaks each request into the stages it reached, in seconds that add up to its time in the gateway', () => {
+    const samples = families.get('llm_gateway_request_stage_seconds')?.samples ?? [];
+    const of = (name: string, stage: string) =>
+      samples.find((s) => s.name === name && s.labels.stage === stage)?.value ?? 0;
+    const counts = Object.fromEntries(
+      ['body', 'auth', 'admission', 'provider', 'record', 'respond'].map((stage) => [
+        stage,
+        of('llm_gateway_request_stage_seconds_count', stage),
+      ]),
+    );
+    // Tenant requests only (the refused one without a key, the admin call and the scrape are not
+    // metered traffic); the hit reached no provider.
+    expect(counts).toEqual({ body: 2, auth: 2, admission: 2, provider: 1, record: 2, respond: 2 });
+    for (const stage of Object.keys(counts)) {
+      expect(of('llm_gateway_request_stage_seconds_sum', stage)).toBeGreaterThan(0);
+    }
+    const inGateway = Object.keys(counts).reduce(
+      (sum, stage) => sum + of('llm_gateway_request_stage_seconds_sum', stage),
+      0,
+    );
+    // Three short requests on loopback: well under a second in all, and more than nothing.
+    expect(inGateway).toBeGreaterThan(0);
+    expect(inGateway).toBeLessThan(5);
   });
 });

@@ -8,8 +8,12 @@ import {
   deferredJsonMiddleware,
   installClientErrorHandler,
   installFastRoutes,
+  type NodeMiddleware,
   requestContextMiddleware,
+  requestStagesMiddleware,
 } from '@gateway/http';
+import { enableRequestStages } from '@gateway/context';
+import { GatewayMetrics } from '@gateway/observability';
 import { AppModule } from './app.module';
 import { createLoggers } from './logger.options';
 import { setupSwagger } from './swagger';
@@ -31,10 +35,19 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   // Node's querystring: `a[b]=1` stays a key named `a[b]` (never an object), which the strict
   // query check then refuses by name.
   app.set('query parser', 'simple');
-  const accessLog = config.logRequests ? accessLogMiddleware(loggers.access) : null;
+  // Run on both ways in, after the request context and before the body.
+  const perRequest: NodeMiddleware[] = [];
+  if (config.logRequests) perRequest.push(accessLogMiddleware(loggers.access));
+  enableRequestStages(config.metricsRequestStages);
+  if (config.metricsRequestStages) {
+    const stages = app.get(GatewayMetrics).requestStage;
+    perRequest.push(
+      requestStagesMiddleware((stage, seconds) => stages.observe({ stage }, seconds)),
+    );
+  }
   // Order matters: the request context first, then the body (whose errors are deferred to auth).
   app.use(requestContextMiddleware);
-  if (accessLog) app.use(accessLog);
+  for (const m of perRequest) app.use(m);
   app.use(deferredJsonMiddleware(config.server.maxBodyBytes));
   setupSwagger(app);
   // The @FastRoute() handlers' plain JSON requests skip Express and Nest's rxjs pipeline, not
@@ -43,7 +56,7 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
   installFastRoutes(app.getHttpServer(), {
     routes: compileFastRoutes(app).routes(),
     maxBodyBytes: config.server.maxBodyBytes,
-    accessLog,
+    middleware: perRequest,
   });
   // Requests the HTTP parser refuses before any route sees them still get a JSON error.
   installClientErrorHandler(app.getHttpServer(), loggers.root.child({ context: 'HttpParser' }));

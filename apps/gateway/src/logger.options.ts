@@ -1,7 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Params } from 'nestjs-pino';
 import type { GatewayConfig } from '@gateway/config';
-import { currentRequestContext } from '@gateway/context';
 
 /**
  * Every credential path is redacted wherever it appears in a logged object; request headers (where
@@ -23,10 +22,11 @@ export const REDACT_PATHS = [
 
 export interface GatewayLoggers {
   /**
-   * The process's logger. Lines written while a request runs carry its id (`req.id`) and, once
-   * authenticated, its tenant, read from the request context when a line is written: nothing is
-   * built per request unless something logs (pino-http's per-request child loggers cost about
-   * 0.5 ms of CPU per request here; see docs/BENCHMARKS.md).
+   * The process's logger. A line about one request names it itself (`requestId`, and the tenant
+   * where known); nothing is built per request unless something logs. Neither pino-http's
+   * per-request child loggers (about 0.5 ms of CPU per request here) nor a mixin over an
+   * AsyncLocalStorage (its promise hooks, about 7 % of a lone request's CPU) pay for themselves;
+   * see docs/BENCHMARKS.md.
    */
   readonly root: Logger;
   /**
@@ -63,13 +63,6 @@ export function createLoggers(config: GatewayConfig): GatewayLoggers {
     {
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      mixin: () => {
-        const ctx = currentRequestContext();
-        if (!ctx) return {};
-        return ctx.tenant
-          ? { req: { id: ctx.requestId }, tenant: ctx.tenant.tenantId }
-          : { req: { id: ctx.requestId } };
-      },
     },
     stream,
   );
@@ -78,8 +71,7 @@ export function createLoggers(config: GatewayConfig): GatewayLoggers {
 
 /**
  * nestjs-pino over that logger, without its per-request middleware (no pino-http child loggers,
- * no second AsyncLocalStorage): the request context's own storage feeds the mixin, and the access
- * line is our own middleware (accessLogMiddleware).
+ * no AsyncLocalStorage): the access line is our own middleware (accessLogMiddleware).
  */
 export function loggerOptions(logger: Logger): Params {
   return { pinoHttp: { logger }, useExisting: true, forRoutes: [] };

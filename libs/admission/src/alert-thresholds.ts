@@ -27,6 +27,25 @@ export function resolveThresholds(
   return out;
 }
 
+// A tenant's fractions array is immutable and shared by all its requests: resolve it against a
+// budget once, not per admission (weak: gone with the tenant context).
+const resolvedFor = new WeakMap<
+  readonly number[],
+  { readonly budgetUnits: number | null; readonly thresholds: readonly ResolvedThreshold[] }
+>();
+
+/** `resolveThresholds`, remembered per fractions array and budget; the result is shared: read it only. */
+export function tenantThresholds(
+  fractions: readonly number[],
+  budgetUnits: number | null,
+): readonly ResolvedThreshold[] {
+  const known = resolvedFor.get(fractions);
+  if (known !== undefined && known.budgetUnits === budgetUnits) return known.thresholds;
+  const thresholds = resolveThresholds(fractions, budgetUnits);
+  resolvedFor.set(fractions, { budgetUnits, thresholds });
+  return thresholds;
+}
+
 /** The threshold that a refusal for budget counts as reaching, when the tenant has one. */
 export function refusalThreshold(thresholds: readonly ResolvedThreshold[]): string {
   return thresholds.find((t) => t.fraction === 1)?.name ?? '';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { TenantContext } from '@gateway/context';
-import { refusalThreshold, resolveThresholds } from './alert-thresholds';
+import { refusalThreshold, tenantThresholds } from './alert-thresholds';
 import { AdmissionModeHandover } from './admission-mode.handover';
 import { AdmissionRefusals } from './admission-refusals';
 import { AdmissionTickets, type TicketState } from './admission-tickets';
@@ -223,7 +223,7 @@ export class FallbackAdmission implements OnModuleInit, OnModuleDestroy {
     }
     if (r.ok) return true;
     giveBackTokens();
-    const claim = refusalThreshold(resolveThresholds(tenant.alertThresholds, budgetUnits));
+    const claim = refusalThreshold(tenantThresholds(tenant.alertThresholds, budgetUnits));
     if (claim) this.handover.queueRefusalClaim(tenant.tenantId, month, claim, alertProfile(tenant));
     throw this.refusals.budgetExceeded(
       tenant,

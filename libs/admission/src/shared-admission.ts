@@ -1,7 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { TenantContext } from '@gateway/context';
 import { RedisUnavailableError } from '@gateway/redis';
-import { refusalThreshold, type ResolvedThreshold, resolveThresholds } from './alert-thresholds';
+import {
+  refusalThreshold,
+  type ResolvedThreshold,
+  resolveThresholds,
+  tenantThresholds,
+} from './alert-thresholds';
 import { AdmissionModeHandover } from './admission-mode.handover';
 import { AdmissionRefusals } from './admission-refusals';
 import { AdmissionTickets, type TicketState } from './admission-tickets';
@@ -95,7 +100,7 @@ export class SharedAdmission {
       id,
       budgetUnits,
       speculative,
-      thresholds: resolveThresholds(tenant.alertThresholds, budgetUnits),
+      thresholds: tenantThresholds(tenant.alertThresholds, budgetUnits),
       tokenDemand: demand ? demand.promptTokensUpperBound + demand.maxCompletionTokens : 0,
       worstUnits: demand?.worstCaseCostUnits ?? 0,
       month: this.currentMonth(),

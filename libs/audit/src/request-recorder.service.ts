@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { unitsToUsd } from '@gateway/billing';
 import { GatewayConfigService } from '@gateway/config';
-import type { Outcome, RequestContext, TenantContext } from '@gateway/context';
+import { markStage, type Outcome, type RequestContext, type TenantContext } from '@gateway/context';
 import type { MappedError } from '@gateway/errors';
 import { GatewayMetrics } from '@gateway/observability';
 import type { AuditRecord } from './audit-record';
@@ -67,6 +67,7 @@ export class RequestRecorder {
     const [write] = await Promise.allSettled([this.writer.write(record), this.awaitPending(ctx)]);
     if (write.status === 'rejected') throw write.reason;
     this.recorded.add(ctx);
+    markStage(ctx, 'record');
   }
 
   private async awaitPending(ctx: RequestContext): Promise<void> {

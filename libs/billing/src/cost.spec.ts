@@ -40,6 +40,19 @@ describe('cost maths (one case per pricing scenario)', () => {
     expect(unitsToUsd(1)).toBe(1e-10);
   });
 
+  it('gives every amount the double nearest its exact decimal value, by division or by text', () => {
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const samples = [0, 1, 9, 10, 99_999, 10_000_000_000, 12_345_678_901, Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 20_000; i++) samples.push(next() * (1 + (next() % 4_000_000)));
+    for (const units of samples) {
+      if (!Number.isSafeInteger(units)) continue;
+      // The BigInt argument takes the exact-text path; the number one the division.
+      expect(unitsToUsd(units)).toBe(unitsToUsd(BigInt(units)));
+      expect(unitsToUsd(units)).toBe(Number(unitsToDecimalString(units)));
+    }
+  });
+
   it('sums of many small costs equal the exact total (floats would drift)', () => {
     const m = catalog('  a/x: {input: 0.1, output: 0.2}\n  b/y: {input: 1, output: 1}');
     let units = 0;

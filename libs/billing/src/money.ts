@@ -9,8 +9,14 @@
 export const UNITS_PER_USD = 10_000_000_000;
 const SCALE_DIGITS = 10;
 
-/** Units → USD as a JSON number; the decimal text is exact, and Number() picks the nearest double. */
+/**
+ * Units → USD as a JSON number: the double nearest to the exact amount. For a safe integer that is
+ * one division (both operands are exact doubles and IEEE division rounds the exact quotient to
+ * nearest, as Number() does with the exact decimal text), so the hot path (every response's `cost`
+ * and the cost counter) builds no string.
+ */
 export function unitsToUsd(units: number | bigint): number {
+  if (typeof units === 'number' && Number.isSafeInteger(units)) return units / UNITS_PER_USD;
   return Number(unitsToDecimalString(units));
 }
 

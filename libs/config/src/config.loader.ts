@@ -88,6 +88,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logRequests: r.bool('LOG_REQUESTS', true),
+    metricsRequestStages: r.bool('METRICS_REQUEST_STAGES', false),
     catalogPath,
   };
 

@@ -12,6 +12,8 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   /** One access-log line per request (pino-http); off saves a few µs of CPU per request. */
   readonly logRequests: boolean;
+  /** Debug: observe `llm_gateway_request_stage_seconds` for every request (off by default). */
+  readonly metricsRequestStages: boolean;
   readonly catalogPath: string;
   readonly catalog: Catalog;
 }

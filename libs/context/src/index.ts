@@ -1,2 +1,3 @@
 export * from './tenant-context';
 export * from './request-context';
+export * from './request-stages';

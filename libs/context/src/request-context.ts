@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
+import { newStageMarks } from './request-stages';
 import type { AdminContext, TenantContext } from './tenant-context';
 
 export type Outcome =
@@ -136,25 +136,15 @@ export interface RequestContext {
    * entries cost the garbage collector extra work on every scavenge.
    */
   metered: unknown;
+  /** Stage marks for the debug stage histogram (request-stages.ts); null while it is off. */
+  readonly stages: Float64Array | null;
 }
 
 const CONTEXT = Symbol.for('llm-gateway.request-context');
 
-/**
- * The current request's context for code that has no `req` at hand (the logger's mixin puts the
- * request id and tenant on every log line written while a request runs).
- */
-const storage = new AsyncLocalStorage<RequestContext>();
-
-/** Runs `fn` (the rest of the request's middleware chain) with `ctx` as the current context. */
-export function runInRequestContext(ctx: RequestContext, fn: () => void): void {
-  storage.run(ctx, fn);
-}
-
-/** The context of the request being handled, if any. */
-export function currentRequestContext(): RequestContext | undefined {
-  return storage.getStore();
-}
+// No AsyncLocalStorage: keeping a current context across every await enables Node's promise
+// hooks for the whole process, about 7 % of a lone request's CPU here (docs/BENCHMARKS.md). Code
+// that logs about a request puts its id on the line itself; the context travels on `req`.
 
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
@@ -181,6 +171,7 @@ export function attachRequestContext(
     queryError: undefined,
     pending: [],
     metered: null,
+    stages: newStageMarks(),
   };
   (req as WithContext)[CONTEXT] = ctx;
   return ctx;

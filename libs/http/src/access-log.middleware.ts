@@ -5,9 +5,9 @@ import { type NodeMiddleware, pathOf } from './request-context.middleware';
 /**
  * One access line per request when it finishes: method, path without the query string (it is not
  * needed to trace a request and may carry tokens), status and duration. Headers are never logged,
- * so no key can reach this line. Level: error for 5xx, warn for 4xx, info otherwise. The request
- * id and tenant come from the logger's mixin, like on every other line of the request. Works on
- * plain Node requests, so the fast routes log the same line as the Express chain.
+ * so no key can reach this line. Level: error for 5xx, warn for 4xx, info otherwise. It carries
+ * the request id (`req.id`) and, once authenticated, the tenant, from the request's context. Works
+ * on plain Node requests, so the fast routes log the same line as the Express chain.
  */
 export function accessLogMiddleware(logger: Logger): NodeMiddleware {
   return (req, res, next) => {

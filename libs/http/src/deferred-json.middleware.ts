@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
-import { maybeRequestContext } from '@gateway/context';
+import { markStage, maybeRequestContext } from '@gateway/context';
 import { assertUtf8Body, BodyError, deferBodyError } from './json-body';
 import { assertShallowJson, assertStorableText } from './storable-text';
 
@@ -20,6 +20,7 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {
+      markStage(maybeRequestContext(req), 'body');
       let failure: unknown = err === undefined || err === null ? null : asBodyError(err);
       if (failure === null) {
         try {

@@ -187,7 +187,7 @@ async function boot(app: INestApplication): Promise<number> {
   installFastRoutes(app.getHttpServer(), {
     routes: routes.routes(),
     maxBodyBytes: 10_000,
-    accessLog: null,
+    middleware: [],
   });
   await app.listen(0, '127.0.0.1');
   return (app.getHttpServer().address() as AddressInfo).port;

@@ -33,7 +33,7 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator';
 import { RouterExceptionFilters } from '@nestjs/core/router/router-exception-filters';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { maybeRequestContext } from '@gateway/context';
+import { markStage, maybeRequestContext } from '@gateway/context';
 import { sendJson } from '@gateway/errors';
 import type { FastRouteHandler } from './fast-routes';
 import { deferBodyError, readJsonBody } from './json-body';
@@ -166,7 +166,10 @@ export class CompiledFastRoutes {
       if (chain === undefined) throw new Error(`fast route ${path} is no longer declared`);
     } catch (err) {
       // A global enhancer added since boot that the chain cannot run: refuse, never skip it.
-      this.logger.error({ err }, 'fast route cannot run its lifecycle');
+      this.logger.error(
+        { err, requestId: maybeRequestContext(req)?.requestId },
+        'fast route cannot run its lifecycle',
+      );
       res.statusCode = 500;
       res.setHeader('Connection', 'close');
       res.end();
@@ -177,10 +180,12 @@ export class CompiledFastRoutes {
     readJsonBody(req).then(
       (body) => {
         (req as BodyRequest).body = body;
+        markStage(maybeRequestContext(req), 'body');
         void this.run(chain, req, res);
       },
       (err: unknown) => {
         const ctx = maybeRequestContext(req);
+        markStage(ctx, 'body');
         if (ctx) deferBodyError(ctx, res, err);
         void this.run(chain, req, res);
       },

@@ -20,7 +20,7 @@ async function serve(maxBodyBytes = 100): Promise<{ server: Server; port: number
   });
   installFastRoutes(server, {
     maxBodyBytes,
-    accessLog: null,
+    middleware: [],
     routes: new Map([
       [
         '/fast',

@@ -10,8 +10,11 @@ export interface FastRoutesOptions {
   readonly routes: ReadonlyMap<string, FastRouteHandler>;
   /** Bodies larger than this take the general path (which answers 413). */
   readonly maxBodyBytes: number;
-  /** The access-line middleware, when request logging is on. */
-  readonly accessLog: NodeMiddleware | null;
+  /**
+   * What the Express chain runs between the request context and the body for every request (the
+   * access line, the stage timings), in the same order; each must call `next` synchronously.
+   */
+  readonly middleware: readonly NodeMiddleware[];
 }
 
 /**
@@ -31,7 +34,8 @@ export function installFastRoutes(server: Server, options: FastRoutesOptions): v
     throw new Error(`expected one request listener (the Express app), found ${listeners.length}`);
   }
   const general = listeners[0] as RequestListener;
-  const { routes, maxBodyBytes, accessLog } = options;
+  const { routes, maxBodyBytes } = options;
+  const middleware = [...options.middleware];
   server.removeListener('request', general);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // The whole target, query included: a request with a query string goes to Express, where
@@ -42,8 +46,12 @@ export function installFastRoutes(server: Server, options: FastRoutesOptions): v
       return;
     }
     requestContextMiddleware(req, res, () => {
-      if (accessLog) accessLog(req, res, () => handler(req, res));
-      else handler(req, res);
+      for (const m of middleware) m(req, res, noop);
+      handler(req, res);
     });
   });
+}
+
+function noop(): void {
+  // The listed middleware only attach listeners and always go on.
 }

@@ -33,3 +33,4 @@ export {
 } from './storable-text';
 export { checkQuery } from './strict-query';
 export { QueryParams } from './query-params.decorator';
+export { requestStagesMiddleware } from './request-stages.middleware';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { attachRequestContext, runInRequestContext } from '@gateway/context';
+import { attachRequestContext } from '@gateway/context';
 import { chooseRequestId } from '@gateway/observability';
 
 /** A middleware on plain Node requests: usable by Express (`app.use`) and by the fast routes. */
@@ -7,14 +7,14 @@ export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (
 
 /**
  * First step of every request, on both the Express chain and the fast routes: picks the request
- * id (docs/api.md §4 and §7), echoes it, and attaches the RequestContext every later step reads (also as
- * the current context, for log lines). A plain function: it runs on every request.
+ * id (docs/api.md §4 and §7), echoes it, and attaches the RequestContext every later step reads
+ * from `req`. A plain function: it runs on every request.
  */
 export const requestContextMiddleware: NodeMiddleware = (req, res, next) => {
   const id = chooseRequestId(req.headers['x-request-id']);
-  const ctx = attachRequestContext(req, id, pathOf(req.url));
+  attachRequestContext(req, id, pathOf(req.url));
   res.setHeader('X-Request-Id', id);
-  runInRequestContext(ctx, next);
+  next();
 };
 
 /**

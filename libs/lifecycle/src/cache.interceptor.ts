@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { AdmissionService, type Speculation } from '@gateway/admission';
 import type { CacheOpening } from '@gateway/cache';
-import { type RequestContext, requestContext, type TenantContext } from '@gateway/context';
+import {
+  markStage,
+  type RequestContext,
+  requestContext,
+  type TenantContext,
+} from '@gateway/context';
 import { AroundInterceptor } from '@gateway/http';
 import { exchangeOf, type Limits, type MeteredExchange } from './metered-exchange';
 import { setHeaders } from './set-headers';
@@ -26,6 +31,7 @@ export class CacheInterceptor extends AroundInterceptor {
     const http = context.switchToHttp();
     const exchange = exchangeOf<unknown>(requestContext(http.getRequest<IncomingMessage>()));
     await this.decide(exchange, http.getResponse<ServerResponse>());
+    markStage(exchange.ctx, 'admission');
     try {
       return await next();
     } finally {

@@ -7,7 +7,12 @@ import type {
   Speculation,
 } from '@gateway/admission';
 import type { CacheKey, CacheMiss, CacheOpening } from '@gateway/cache';
-import type { AnswerUsage, RequestContext, TenantContext } from '@gateway/context';
+import {
+  type AnswerUsage,
+  markStage,
+  type RequestContext,
+  type TenantContext,
+} from '@gateway/context';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -104,6 +109,7 @@ export class MeteredExchange<A, P extends MeterPlan<A> = MeterPlan<A>> {
       ctx.pending.push(this.admission.settle(tenant, ticket, used && actual(used)));
       throw err;
     }
+    markStage(ctx, 'provider');
     ctx.pending.push(shared.stored);
     const usage = plan.usage(shared.answer);
     if (!shared.leader) {

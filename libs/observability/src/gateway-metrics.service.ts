@@ -11,6 +11,11 @@ const DURATION_BUCKETS = [
 const OVERHEAD_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 ];
+/** From 25 µs to 1 s: a stage of a lone request takes tens to hundreds of microseconds. */
+const STAGE_BUCKETS = [
+  0.000025, 0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
+  0.003, 0.005, 0.01, 0.025, 0.1, 1,
+];
 
 function once<T>(name: string, make: () => T): T {
   // Tests boot several apps in one process: reuse a family instead of registering it twice.
@@ -117,6 +122,21 @@ export class GatewayMetrics {
         help: 'Cache lookups (on a miss also the coalescing lock attempt), as awaited by the request (Redis round trip included).',
         labelNames: ['operation'] as const,
         buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      }),
+  );
+  /**
+   * Extension, for debugging latency: a tenant request's time by stage (body, auth, admission,
+   * provider, record, respond; libs/context request-stages.ts). Observed only with
+   * `METRICS_REQUEST_STAGES=true`; empty otherwise. Fine buckets: the stages take microseconds.
+   */
+  readonly requestStage = once(
+    'llm_gateway_request_stage_seconds',
+    () =>
+      new Histogram({
+        name: 'llm_gateway_request_stage_seconds',
+        help: 'Time of each stage of a request in the gateway (debug; METRICS_REQUEST_STAGES=true).',
+        labelNames: ['stage'] as const,
+        buckets: STAGE_BUCKETS,
       }),
   );
   readonly rateLimited = once(

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type RequestContext, requestContext } from '@gateway/context';
+import { markStage, type RequestContext, requestContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
 import type { ApiKeyAuthenticator, KeyResolution } from './api-key-authenticator.service';
 import { presentedKey } from './presented-key';
@@ -33,6 +33,7 @@ export function authenticate(
     if (r.kind === 'invalid') throw invalidKey();
     const ctx = requestContext(req);
     admit(ctx, r);
+    markStage(ctx, 'auth');
     if (ctx.bodyError != null) throw ctx.bodyError as Error;
     if (ctx.queryError != null) throw ctx.queryError as Error;
     return true;
