@@ -4,6 +4,7 @@
 // usage: node histogram-quantiles.mjs BEFORE.txt AFTER.txt METRIC_NAME [LABEL]
 //   prints one line per value of LABEL: count, p50, p90, p99 (ms)
 import fs from 'node:fs';
+import { bucketQuantile } from './bucket-quantile.mjs';
 
 const [beforeFile, afterFile, name, label] = process.argv.slice(2);
 if (!afterFile || !name) {
@@ -37,19 +38,7 @@ for (const [group, counts] of after) {
   const cum = les.map((le) => counts.get(le) - (before.get(group)?.get(le) ?? 0));
   const total = cum[cum.length - 1];
   if (!total) continue;
-  const q = (p) => {
-    const rank = p * total;
-    for (let i = 0; i < les.length; i++) {
-      if (cum[i] >= rank) {
-        if (les[i] === Infinity) return les[i - 1];
-        const lower = i === 0 ? 0 : les[i - 1];
-        const below = i === 0 ? 0 : cum[i - 1];
-        const inBucket = cum[i] - below;
-        return lower + (les[i] - lower) * (inBucket ? (rank - below) / inBucket : 0);
-      }
-    }
-    return NaN;
-  };
+  const q = (p) => bucketQuantile(les, cum, p);
   const ms = (s) => (s * 1000).toFixed(3);
   console.log(
     `${name}${label ? `{${label}="${group}"}` : ''}: n=${total} p50=${ms(q(0.5))} ms p90=${ms(q(0.9))} ms p99=${ms(q(0.99))} ms`,

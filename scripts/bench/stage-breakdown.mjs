@@ -6,6 +6,7 @@
 // gateway from its headers to its last byte.
 // usage: node stage-breakdown.mjs BEFORE.txt AFTER.txt LABEL   (LABEL names the scenario)
 import fs from 'node:fs';
+import { bucketQuantile } from './bucket-quantile.mjs';
 
 const [beforeFile, afterFile, label = ''] = process.argv.slice(2);
 if (!afterFile) {
@@ -48,18 +49,7 @@ for (const stage of ORDER) {
   const counts = after.buckets.get(stage) ?? new Map();
   const les = [...counts.keys()].sort((a, b) => a - b);
   const cum = les.map((le) => counts.get(le) - (before.buckets.get(stage)?.get(le) ?? 0));
-  const q = (p) => {
-    const rank = p * n;
-    for (let i = 0; i < les.length; i++) {
-      if (cum[i] < rank) continue;
-      if (les[i] === Infinity) return les[i - 1];
-      const lower = i === 0 ? 0 : les[i - 1];
-      const below = i === 0 ? 0 : cum[i - 1];
-      const inBucket = cum[i] - below;
-      return lower + (les[i] - lower) * (inBucket ? (rank - below) / inBucket : 0);
-    }
-    return NaN;
-  };
+  const q = (p) => bucketQuantile(les, cum, p);
   total += mean;
   rows.push({
     scenario: label,
