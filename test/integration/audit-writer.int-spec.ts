@@ -50,6 +50,8 @@ const KEY = randomUUID();
 /** The real Postgres sink, plus a log of each INSERT it committed. */
 class CountingSink extends RecordSink {
   readonly batches: string[][] = [];
+  /** Batches as the writer hands them over, before they commit. */
+  readonly started: string[][] = [];
   readonly committed = new Set<string>();
   gate: Promise<void> | null = null;
 
@@ -58,6 +60,7 @@ class CountingSink extends RecordSink {
   }
 
   async write(records: readonly AuditRecord[]): Promise<void> {
+    this.started.push(records.map((r) => r.requestId));
     if (this.gate) await this.gate;
     await this.inner.write(records);
     this.batches.push(records.map((r) => r.requestId));
@@ -155,7 +158,27 @@ describe('AuditWriter (group commit on Postgres)', () => {
     open();
     await Promise.all(writes);
     expect(resolved).toBe(20);
-    expect(sink.batches).toHaveLength(1);
+    // An idle writer sends its first record at once (lone traffic); the 19 written while that
+    // INSERT was held went together into the next batch.
+    expect(sink.batches.map((b) => b.length)).toEqual([1, 19]);
+  });
+
+  it('sends a lone record at once, and gathers the records of one event-loop turn once batches hold several', async () => {
+    const writer = new AuditWriter(sink, metrics, config());
+    // Idle, nothing batched yet: the INSERT starts inside write(), before the turn ends.
+    const lone = writer.write(record());
+    expect(sink.started).toHaveLength(1);
+    await lone;
+    await tick(); // the writer is idle again
+    // A burst: the first goes alone, the rest of the turn queue behind it and go together.
+    await Promise.all(Array.from({ length: 10 }, () => writer.write(record())));
+    expect(sink.started.slice(1).map((b) => b.length)).toEqual([1, 9]);
+    await tick();
+    // The last batch held several: the next idle write waits for its turn's companions.
+    const turn = Array.from({ length: 5 }, () => writer.write(record()));
+    expect(sink.started).toHaveLength(3);
+    await Promise.all(turn);
+    expect(sink.started.slice(3).map((b) => b.length)).toEqual([5]);
   });
 
   it('writes a lone record at once (no timer wait) and caps batches at AUDIT_BATCH_MAX_ROWS', async () => {

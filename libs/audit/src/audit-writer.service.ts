@@ -27,9 +27,11 @@ const RETRY_MAX_MS = 5_000;
  *
  * At most one batch is in flight. Records that arrive meanwhile queue up and all go into the next
  * batch (up to `AUDIT_BATCH_MAX_ROWS`), so under concurrency a request never pays its own round
- * trip, and with no concurrency a record is written at once (no timer adds latency). The first
- * write of an idle writer waits one `setImmediate` so records finishing in the same event-loop
- * turn share the batch.
+ * trip, and with no concurrency a record is written at once (no timer adds latency). Under load
+ * (the last batch held more than one record) the first write of an idle writer waits one
+ * `setImmediate`, so records finishing in the same event-loop turn share the batch; a lone request
+ * (the last batch held one) sends its INSERT at once, ahead of the Redis commands its request
+ * queued for the same turn (about 0.03 ms of the record stage on the bench machine).
  *
  * Batches go to the RecordSink: in the app, SpoolingRecordSink, which writes to Postgres within
  * `AUDIT_INSERT_TIMEOUT_MS` or else to the local spool (fsync'd), and isolates records Postgres
@@ -59,6 +61,8 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
   private inFlight = 0;
   private draining = false;
   private scheduled = false;
+  /** Rows of the last batch sent: 0 or 1 means lone traffic, where gathering has nothing to gather. */
+  private lastBatchRows = 0;
   private retryDelayMs = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryWake: (() => void) | null = null;
@@ -143,6 +147,10 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
     this.queue.push(p);
     this.publishPending();
     if (this.draining || this.scheduled) return;
+    if (this.lastBatchRows <= 1) {
+      this.kick();
+      return;
+    }
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -165,6 +173,7 @@ export class AuditWriter implements BeforeApplicationShutdown, OnApplicationShut
     while (this.queue.length > 0) {
       if (this.retryDelayMs > 0) await this.backoff();
       const batch = this.queue.splice(0, this.maxRows);
+      this.lastBatchRows = batch.length;
       this.inFlight = batch.length;
       try {
         await this.commit(batch);
