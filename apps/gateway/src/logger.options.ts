@@ -25,7 +25,7 @@ export interface GatewayLoggers {
    * The process's logger. A line about one request names it itself (`requestId`, and the tenant
    * where known); nothing is built per request unless something logs. Neither pino-http's
    * per-request child loggers (about 0.5 ms of CPU per request here) nor a mixin over an
-   * AsyncLocalStorage (its promise hooks, about 7 % of a lone request's CPU) pay for themselves;
+   * AsyncLocalStorage (its promise hooks, about 10 % of a lone request's CPU) pay for themselves;
    * see docs/BENCHMARKS.md.
    */
   readonly root: Logger;

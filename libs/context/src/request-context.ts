@@ -143,7 +143,7 @@ export interface RequestContext {
 const CONTEXT = Symbol.for('llm-gateway.request-context');
 
 // No AsyncLocalStorage: keeping a current context across every await enables Node's promise
-// hooks for the whole process, about 7 % of a lone request's CPU here (docs/BENCHMARKS.md). Code
+// hooks for the whole process, about 10 % of a lone request's CPU here (docs/BENCHMARKS.md). Code
 // that logs about a request puts its id on the line itself; the context travels on `req`.
 
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };

@@ -26,14 +26,10 @@ export const REQUEST_STAGES = [
 
 export type RequestStage = (typeof REQUEST_STAGES)[number];
 
-const INDEX: Readonly<Record<RequestStage, number>> = {
-  body: 1,
-  auth: 2,
-  admission: 3,
-  provider: 4,
-  record: 5,
-  respond: 6,
-};
+/** Stage → its slot in the marks (slot 0 is the start). */
+const INDEX = Object.fromEntries(REQUEST_STAGES.map((stage, i) => [stage, i + 1])) as Readonly<
+  Record<RequestStage, number>
+>;
 
 let enabled = false;
 
