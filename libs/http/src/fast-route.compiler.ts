@@ -9,23 +9,18 @@ import {
   type Type,
 } from '@nestjs/common';
 import {
-  CUSTOM_ROUTE_ARGS_METADATA,
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
   HEADERS_METADATA,
   HTTP_CODE_METADATA,
   INTERCEPTORS_METADATA,
   METHOD_METADATA,
-  PATH_METADATA,
   PIPES_METADATA,
   REDIRECT_METADATA,
   RENDER_METADATA,
-  RESPONSE_PASSTHROUGH_METADATA,
-  ROUTE_ARGS_METADATA,
   SSE_METADATA,
   VERSION_METADATA,
 } from '@nestjs/common/constants';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ApplicationConfig, ModulesContainer, type NestContainer } from '@nestjs/core';
 import { FORBIDDEN_MESSAGE } from '@nestjs/core/guards/constants';
 import { GuardsContextCreator } from '@nestjs/core/guards/guards-context-creator';
@@ -34,7 +29,13 @@ import { InterceptorsContextCreator } from '@nestjs/core/interceptors/intercepto
 import { RouterExceptionFilters } from '@nestjs/core/router/router-exception-filters';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { markStage, maybeRequestContext } from '@gateway/context';
-import { sendJson } from '@gateway/errors';
+import {
+  type ArgFactory,
+  argFactories,
+  type BodyRequest,
+  reply,
+  routePaths,
+} from './fast-route.nest-router';
 import type { FastRouteHandler } from './fast-routes';
 import { deferBodyError, readJsonBody } from './json-body';
 import { isPromiseInterceptor, type PromiseInterceptor } from './promise-interceptor';
@@ -53,8 +54,6 @@ interface FilterEntry {
   readonly func: (exception: unknown, host: ExecutionContextHost) => unknown;
   readonly exceptionMetatypes: ReadonlyArray<Type<unknown>>;
 }
-
-type ArgFactory = (host: ExecutionContextHost) => unknown;
 
 /** One fast route's lifecycle, resolved once: the same instances Nest resolves for the route. */
 interface Chain {
@@ -100,8 +99,6 @@ class FilterLister extends RouterExceptionFilters {
     return filter;
   }
 }
-
-type BodyRequest = IncomingMessage & { body?: unknown };
 
 const noop = (): void => undefined;
 
@@ -371,94 +368,4 @@ function declared(key: string, controller: Type<unknown>, callback: object): num
 async function invoke(chain: Chain, host: ExecutionContextHost): Promise<unknown> {
   const args = chain.args.map((arg) => arg(host));
   return await chain.callback.apply(chain.instance, args);
-}
-
-/** What Nest's Express adapter does with a passthrough handler's result. */
-function reply(res: ServerResponse, status: number, result: unknown): void {
-  if (result === undefined || result === null) {
-    // A handler that answered itself (a stream) has ended the response already.
-    if (!res.writableEnded) {
-      res.statusCode = status;
-      res.end();
-    }
-    return;
-  }
-  if (res.headersSent) return;
-  if (typeof result === 'object') {
-    sendJson(res, status, result);
-    return;
-  }
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.end(typeof result === 'string' ? result : JSON.stringify(result));
-}
-
-interface RouteArg {
-  readonly index: number;
-  readonly data?: unknown;
-  readonly pipes?: readonly unknown[];
-  readonly factory?: (data: unknown, host: ExecutionContextHost) => unknown;
-}
-
-/** The handler's arguments, from its parameter decorators, as Nest's router computes them. */
-function argFactories(
-  controller: Type<unknown>,
-  method: string,
-  fail: (what: string) => never,
-): ArgFactory[] {
-  const meta = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<
-    string,
-    RouteArg
-  >;
-  const args: ArgFactory[] = [];
-  for (const [key, arg] of Object.entries(meta)) {
-    if ((arg.pipes?.length ?? 0) > 0) fail('parameter pipes');
-    const { data, factory } = arg;
-    if (key.includes(CUSTOM_ROUTE_ARGS_METADATA)) {
-      if (!factory) fail('a custom parameter without a factory');
-      args[arg.index] = (host) => factory(data, host);
-      continue;
-    }
-    const req = (host: ExecutionContextHost) => host.getArgByIndex<BodyRequest>(0);
-    switch (Number(key.split(':')[0]) as RouteParamtypes) {
-      case RouteParamtypes.REQUEST:
-        args[arg.index] = req;
-        break;
-      case RouteParamtypes.RESPONSE:
-        if (Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, method) !== true) {
-          fail('@Res() without passthrough');
-        }
-        args[arg.index] = (host) => host.getArgByIndex(1);
-        break;
-      case RouteParamtypes.BODY:
-        args[arg.index] =
-          typeof data === 'string'
-            ? (host) => (req(host).body as Record<string, unknown> | undefined)?.[data]
-            : (host) => req(host).body;
-        break;
-      case RouteParamtypes.HEADERS:
-        args[arg.index] =
-          typeof data === 'string'
-            ? (host) => req(host).headers[data.toLowerCase()]
-            : (host) => req(host).headers;
-        break;
-      default:
-        fail(`parameter decorator ${key}`);
-    }
-  }
-  return args;
-}
-
-/** Every path Nest routes to the handler: controller paths × method paths, normalised. */
-function routePaths(controller: Type<unknown>, callback: object): string[] {
-  const list = (v: unknown): string[] =>
-    Array.isArray(v) ? (v as string[]) : [typeof v === 'string' ? v : ''];
-  const out: string[] = [];
-  for (const base of list(Reflect.getMetadata(PATH_METADATA, controller))) {
-    for (const path of list(Reflect.getMetadata(PATH_METADATA, callback))) {
-      const joined = `/${base}/${path}`.replace(/\/+/g, '/');
-      out.push(joined.length > 1 ? joined.replace(/\/$/, '') : joined);
-    }
-  }
-  return out;
 }
