@@ -192,6 +192,7 @@ describe('hostile input (e2e)', () => {
         .set('Content-Type', 'application/json')
         .send(deep);
       expect([res.status, res.body.error?.code]).toEqual([400, 'invalid_request']);
+      expect(res.body.error.param).toMatch(/^name(\.0)+…$/);
     });
 
     it('and on the completion routes, both ways in', async () => {
@@ -201,6 +202,12 @@ describe('hostile input (e2e)', () => {
         post('/api/v1/completions', gzipSync(deep), { 'Content-Encoding': 'gzip' }),
       ]);
       expect(replies.map((r) => r.status)).toEqual([400, 400]);
+      // Refused by the depth scan before JSON.parse (not by validation after it), naming where.
+      for (const r of replies) {
+        expect(expectJsonError(r)).toMatchObject({ code: 'invalid_request' });
+        expect(r.body.error.message).toContain('nested too deeply');
+        expect(r.body.error.param).toMatch(/^messages(\.0)+…$/);
+      }
     });
   });
 

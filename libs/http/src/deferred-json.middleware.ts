@@ -1,8 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { markStage, maybeRequestContext } from '@gateway/context';
+import { GatewayError } from '@gateway/errors';
+import { assertShallowJson } from './json-depth';
 import { assertUtf8Body, BodyError, deferBodyError } from './json-body';
-import { assertShallowJson, assertStorableText } from './storable-text';
+import { assertStorableText } from './storable-text';
 
 /**
  * JSON body parsing whose failures (bad JSON, not UTF-8, over MAX_BODY_BYTES, a corrupt or
@@ -16,7 +18,18 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   const parse = json({
     limit: maxBodyBytes,
     strict: true,
-    verify: (_req, _res, buf) => assertUtf8Body(buf),
+    verify: (_req, _res, buf) => {
+      assertUtf8Body(buf);
+      // The routes behind Express include class-transformer DTOs, which recurse; and JSON.parse
+      // would build every level of a hostile nesting before anything could refuse it.
+      try {
+        assertShallowJson(buf);
+      } catch (err) {
+        // body-parser rewrites the status of what verify throws, which a GatewayError's is not
+        // open to: carry it through as the cause of a plain body error (unwrapped below).
+        throw new BodyError('entity.verify.failed', 400, 'body nested too deeply', { cause: err });
+      }
+    },
   });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {
@@ -25,8 +38,6 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
       if (failure === null) {
         try {
           assertStorableText(req.body);
-          // The routes behind Express include class-transformer DTOs, which recurse.
-          assertShallowJson(req.body);
         } catch (unstorable) {
           failure = unstorable;
         }
@@ -47,6 +58,7 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
  * the bland 500 of an unknown error.
  */
 function asBodyError(err: unknown): unknown {
+  if (err instanceof BodyError && err.cause instanceof GatewayError) return err.cause;
   const e = err as { type?: unknown; status?: unknown; code?: unknown } | null;
   if (e === null || typeof e !== 'object' || typeof e.type === 'string') return err;
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

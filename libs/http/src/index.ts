@@ -24,13 +24,8 @@ export {
   parserErrorResponse,
   type ClientErrorLog,
 } from './client-error';
-export {
-  assertShallowJson,
-  assertStorableText,
-  findTooDeep,
-  findUnstorableText,
-  mayHoldUnstorableText,
-} from './storable-text';
+export { assertShallowJson, findTooDeepJson, MAX_JSON_DEPTH } from './json-depth';
+export { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
 export { checkQuery } from './strict-query';
 export { QueryParams } from './query-params.decorator';
 export { requestStagesMiddleware } from './request-stages.middleware';

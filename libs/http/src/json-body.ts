@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
+import { assertShallowJson } from './json-depth';
 import { assertStorableText, mayHoldUnstorableText } from './storable-text';
 
 /**
@@ -14,8 +15,9 @@ export class BodyError extends Error {
     readonly type: string,
     readonly status: number,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -94,6 +96,8 @@ export function assertUtf8Body(buf: Buffer): void {
 
 function parseJson(buf: Buffer): unknown {
   assertUtf8Body(buf);
+  // Before the parse: JSON.parse would build every level of a hostile nesting first.
+  assertShallowJson(buf);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};

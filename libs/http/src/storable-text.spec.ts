@@ -1,11 +1,5 @@
 import { GatewayError } from '@gateway/errors';
-import {
-  assertShallowJson,
-  assertStorableText,
-  findTooDeep,
-  findUnstorableText,
-  mayHoldUnstorableText,
-} from './storable-text';
+import { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
 
 describe('findUnstorableText', () => {
   it('finds NUL and unpaired surrogates in values and keys, by dotted path', () => {
@@ -67,22 +61,5 @@ describe('assertStorableText', () => {
     expect(e.message).not.toContain('\u0000');
     expect(() => assertStorableText({ model: 'gpt-4' })).not.toThrow();
     expect(() => assertStorableText(undefined)).not.toThrow();
-  });
-});
-
-describe('findTooDeep', () => {
-  it('names where a body first nests deeper than the limit', () => {
-    expect(findTooDeep({ a: [{ b: 1 }] }, 3)).toBeNull();
-    expect(findTooDeep({ a: [{ b: {} }] }, 3)).toBe('a.0.b');
-    expect(findTooDeep([[[]]], 2)).toBe('0.0');
-    expect(findTooDeep('x', 0)).toBeNull();
-  });
-
-  it('handles 100,000 levels, which recursive readers cannot', () => {
-    const text = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
-    expect(() => assertShallowJson(JSON.parse(text))).toThrow(GatewayError);
-    expect(() =>
-      assertShallowJson({ model: 'm', messages: [{ content: [{ text: 'x' }] }] }),
-    ).not.toThrow();
   });
 });
