@@ -4,6 +4,7 @@
  * the deadline, with no key in the error. Real ProvidersService, real sockets, real Redis.
  */
 import { type FakeMode, type FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
+import { Logger } from '@nestjs/common';
 import { newAuditDraft } from '@gateway/context';
 import {
   call,
@@ -112,6 +113,24 @@ describe('providers: fallback within a request', () => {
       expect(r.ms).toBeLessThan(TIMEOUT_MS + 1000);
     },
   );
+
+  it('logs each failed attempt with the id of the request it belongs to', async () => {
+    await primary.setMode('500');
+    const debug = jest.spyOn(Logger.prototype, 'debug');
+    try {
+      const draft = newAuditDraft('req-attempt-log');
+      const model = p.service.model('chat');
+      if (!model) throw new Error('no model chat');
+      await p.service.complete(tenant(), model, chat(), draft);
+      const lines = debug.mock.calls.filter(([, message]) => message === 'upstream attempt failed');
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      for (const [fields] of lines) {
+        expect(fields).toMatchObject({ requestId: 'req-attempt-log', provider: 'primary' });
+      }
+    } finally {
+      debug.mockRestore();
+    }
+  });
 
   it('does not retry a Retry-After that does not fit the deadline', async () => {
     await primary.setMode('429', { retryAfterSeconds: 5 });

@@ -8,6 +8,7 @@ import { ConfigModule, loadConfig } from '@gateway/config';
 import type { TenantContext } from '@gateway/context';
 import { GatewayExceptionFilter } from '@gateway/errors';
 import { deferredJsonMiddleware, requestContextMiddleware } from '@gateway/http';
+import { ObservabilityModule } from '@gateway/observability';
 import { PersistenceModule } from '@gateway/persistence';
 import { RedisModule } from '@gateway/redis';
 import { CurrentTenant, TenancyModule, TenantRoute, TenantsService } from '@gateway/tenancy';
@@ -64,6 +65,7 @@ async function startInstance(
       ConfigModule.forRoot(config),
       PersistenceModule.forRoot(ENTITIES),
       RedisModule,
+      ObservabilityModule,
       TenancyModule,
     ],
     controllers: [ProbeController],

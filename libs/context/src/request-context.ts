@@ -50,6 +50,12 @@ export interface AnswerUsage {
  * outcome fills the same fields the same way whichever route answered it.
  */
 export class AuditDraft {
+  /**
+   * The request's id, for lines logged about it by code that holds only the draft (the router's
+   * attempts); null for a draft made outside a request (tests).
+   */
+  constructor(readonly requestId: string | null = null) {}
+
   model: string | null = null;
   provider: string | null = null;
   providerModel: string | null = null;
@@ -148,8 +154,8 @@ const CONTEXT = Symbol.for('llm-gateway.request-context');
 
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
-export function newAuditDraft(): AuditDraft {
-  return new AuditDraft();
+export function newAuditDraft(requestId: string | null = null): AuditDraft {
+  return new AuditDraft(requestId);
 }
 
 /** `endpoint` is the request's path without the query string (the record's default route label). */
@@ -165,7 +171,7 @@ export function attachRequestContext(
     tenant: null,
     admin: null,
     endpoint,
-    audit: newAuditDraft(),
+    audit: newAuditDraft(requestId),
     upstreamNs: 0n,
     bodyError: undefined,
     queryError: undefined,

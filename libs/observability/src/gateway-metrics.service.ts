@@ -139,6 +139,15 @@ export class GatewayMetrics {
         buckets: STAGE_BUCKETS,
       }),
   );
+  readonly authLastKnown = once(
+    'llm_gateway_auth_last_known_total',
+    () =>
+      new Counter({
+        name: 'llm_gateway_auth_last_known_total',
+        help: 'Requests authenticated from a key’s last known answer because Postgres could not answer.',
+        labelNames: ['scope'] as const,
+      }),
+  );
   readonly rateLimited = once(
     'llm_gateway_rate_limited_total',
     () =>

@@ -133,7 +133,15 @@ export class ProviderRouter {
           continue;
         }
         const started = process.hrtime.bigint();
-        const outcome = await this.tryRoute(runtime, route, call, attempts, previous, signal);
+        const outcome = await this.tryRoute(
+          runtime,
+          route,
+          call,
+          draft,
+          attempts,
+          previous,
+          signal,
+        );
         upstreamNs += process.hrtime.bigint() - started;
         calls += outcome.calls;
         timeouts += outcome.timeouts;
@@ -159,6 +167,7 @@ export class ProviderRouter {
     runtime: ProviderRuntime,
     route: RouteConfig,
     call: RouteCall<T>,
+    draft: AuditDraft,
     attempts: AttemptRecord[],
     previous: string | null,
     signal: AbortSignal | undefined,
@@ -219,7 +228,13 @@ export class ProviderRouter {
       breaker.onFailure(now, probe);
       this.registry.recordCall(provider.name, `${error.kind}: ${error.message}`);
       this.logger.debug(
-        { provider: provider.name, kind: error.kind, status: error.status, retry },
+        {
+          requestId: draft.requestId,
+          provider: provider.name,
+          kind: error.kind,
+          status: error.status,
+          retry,
+        },
         'upstream attempt failed',
       );
 

@@ -5,6 +5,7 @@ import type { Repository } from 'typeorm';
 import { GatewayConfigService } from '@gateway/config';
 import type { AdminContext, TenantContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
 import { AdminKeyEntity } from './admin-key.entity';
 import { ApiKeyEntity } from './api-key.entity';
 import {
@@ -94,6 +95,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
     private readonly throttle: AuthFailureThrottle,
     @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
     @InjectRepository(AdminKeyEntity) private readonly adminKeys: Repository<AdminKeyEntity>,
+    private readonly metrics: GatewayMetrics,
   ) {
     const { adminApiKey, keyCacheTtlMs } = config.config.auth;
     this.bootstrapHash = hashApiKey(adminApiKey);
@@ -127,7 +129,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
       const stale = this.lastKnown.get(id);
       if (stale !== undefined) {
         this.probe(id, digest, keyScope(key) === 'admin');
-        return stale;
+        return this.servedStale(stale);
       }
     }
 
@@ -242,7 +244,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
       const stale = generation === this.generation ? this.lastKnown.get(id) : undefined;
       if (stale !== undefined) {
         this.logger.warn({ err }, 'key lookup failed: serving its last known answer');
-        return stale;
+        return this.servedStale(stale);
       }
       this.logger.error({ err }, 'key lookup failed');
       throw new GatewayError(
@@ -268,6 +270,12 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnModuleDestroy {
       this.lastKnown.delete(id);
     }
     return resolution;
+  }
+
+  /** Counts a request authenticated from a last known answer (`llm_gateway_auth_last_known_total`). */
+  private servedStale(stale: KeyResolution): KeyResolution {
+    this.metrics.authLastKnown.inc({ scope: stale.kind === 'admin' ? 'admin' : 'tenant' });
+    return stale;
   }
 
   private async loadTenant(hash: Buffer): Promise<KeyResolution> {

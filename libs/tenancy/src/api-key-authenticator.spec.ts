@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Repository } from 'typeorm';
 import type { GatewayConfigService } from '@gateway/config';
 import { GatewayError } from '@gateway/errors';
+import { GatewayMetrics } from '@gateway/observability';
 import { RedisKeys, type RedisService } from '@gateway/redis';
 import type { AdminKeyEntity } from './admin-key.entity';
 import {
@@ -118,6 +119,14 @@ class FakeRedis {
   }
 }
 
+const metrics = new GatewayMetrics();
+
+/** llm_gateway_auth_last_known_total{scope="tenant"} so far (the family is per process). */
+async function lastKnownAnswers(): Promise<number> {
+  const { values } = await metrics.authLastKnown.get();
+  return values.find((v) => v.labels.scope === 'tenant')?.value ?? 0;
+}
+
 function throttleFor(redis: FakeRedis, config: object): AuthFailureThrottle {
   const r = redis as unknown as RedisService;
   return new AuthFailureThrottle(config as GatewayConfigService, new RedisThrottlerStorage(r), r);
@@ -144,6 +153,7 @@ function build(
     throttle,
     store.repo(),
     adminRepo,
+    metrics,
   );
   auth.onModuleInit();
   return { auth, notifier, throttle, redis };
@@ -342,6 +352,7 @@ describe('ApiKeyAuthenticator', () => {
         findOne: () => Promise.reject(new Error('connection refused')),
       } as unknown as Repository<ApiKeyEntity>,
       {} as Repository<AdminKeyEntity>,
+      metrics,
     );
     const err = await resolved(failing.resolve(generateApiKey('tenant'), CLIENT)).catch(
       (e: unknown) => e,
@@ -368,7 +379,10 @@ describe('ApiKeyAuthenticator', () => {
       expect(await resolved(auth.resolve(key, CLIENT))).toBe(before);
       // The failure is recent: later requests get the last answer without waiting on Postgres.
       const readsAfterFailure = store.reads;
+      const counted = await lastKnownAnswers();
       for (let i = 0; i < 20; i++) expect(auth.resolve(key, CLIENT)).toBe(before);
+      // Operators see it: each request served from a last known answer is counted.
+      expect((await lastKnownAnswers()) - counted).toBe(20);
       await jest.runAllTimersAsync(); // the probe fails like the first lookup did
       expect(store.reads - readsAfterFailure).toBe(1); // one probe for the 20 requests
       // Back: past the probe interval, a request still gets the last answer at once while its
