@@ -1,4 +1,4 @@
-import { echoInput, GatewayError } from '@gateway/errors';
+import { fieldRefusal } from './storable-text';
 
 /** How deep a JSON body may nest: far beyond any request the gateway takes (at most 4 levels). */
 export const MAX_JSON_DEPTH = 64;
@@ -67,13 +67,8 @@ export function findTooDeepJson(json: Uint8Array, maxDepth = MAX_JSON_DEPTH): st
 /** Refuses a JSON text nested deeper than `MAX_JSON_DEPTH` with a 400 naming where. */
 export function assertShallowJson(json: Uint8Array): void {
   const at = findTooDeepJson(json);
-  if (at === null) return;
-  const param = echoInput(at);
-  throw new GatewayError(
-    'invalid_request',
-    `'${param}' is nested too deeply (at most ${MAX_JSON_DEPTH} levels).`,
-    { param },
-  );
+  if (at !== null)
+    throw fieldRefusal(at, `is nested too deeply (at most ${MAX_JSON_DEPTH} levels)`);
 }
 
 /** The index of the quote closing the string opened at `open`, or -1 if it is never closed. */

@@ -45,13 +45,18 @@ export function findUnstorableText(value: unknown, path = ''): string | null {
 /** Refuses a parsed body holding a string PostgreSQL cannot store, naming the field. */
 export function assertStorableText(body: unknown): void {
   const at = findUnstorableText(body);
-  if (at === null) return;
+  if (at !== null) {
+    throw fieldRefusal(at, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+  }
+}
+
+/**
+ * The 400 for a body refused at the dotted path `at`: `param` and the message quote the path
+ * escaped and bounded (it is client input).
+ */
+export function fieldRefusal(at: string, problem: string): GatewayError {
   const param = echoInput(at);
-  throw new GatewayError(
-    'invalid_request',
-    `'${param}' must not contain NUL characters or unpaired UTF-16 surrogates.`,
-    { param },
-  );
+  return new GatewayError('invalid_request', `'${param}' ${problem}.`, { param });
 }
 
 function join(parent: string, key: string): string {
