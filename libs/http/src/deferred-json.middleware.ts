@@ -2,8 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import { markStage, maybeRequestContext } from '@gateway/context';
 import { GatewayError } from '@gateway/errors';
-import { assertShallowJson } from './json-depth';
-import { assertUtf8Body, BodyError, deferBodyError } from './json-body';
+import { assertReadableJson, BodyError, deferBodyError } from './json-body';
 import { assertStorableText } from './storable-text';
 
 /**
@@ -18,16 +17,15 @@ export function deferredJsonMiddleware(maxBodyBytes: number): RequestHandler {
   const parse = json({
     limit: maxBodyBytes,
     strict: true,
+    // The depth check also keeps class-transformer DTOs, which recurse, from overflowing.
     verify: (_req, _res, buf) => {
-      assertUtf8Body(buf);
-      // The routes behind Express include class-transformer DTOs, which recurse; and JSON.parse
-      // would build every level of a hostile nesting before anything could refuse it.
       try {
-        assertShallowJson(buf);
+        assertReadableJson(buf);
       } catch (err) {
         // body-parser rewrites the status of what verify throws, which a GatewayError's is not
         // open to: carry it through as the cause of a plain body error (unwrapped below).
-        throw new BodyError('entity.verify.failed', 400, 'body nested too deeply', { cause: err });
+        if (!(err instanceof GatewayError)) throw err;
+        throw new BodyError('entity.verify.failed', 400, err.message, { cause: err });
       }
     },
   });

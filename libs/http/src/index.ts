@@ -24,7 +24,6 @@ export {
   parserErrorResponse,
   type ClientErrorLog,
 } from './client-error';
-export { assertShallowJson, findTooDeepJson, MAX_JSON_DEPTH } from './json-depth';
 export { assertStorableText, findUnstorableText, mayHoldUnstorableText } from './storable-text';
 export { checkQuery } from './strict-query';
 export { QueryParams } from './query-params.decorator';

@@ -87,17 +87,18 @@ export function deferBodyError(ctx: RequestContext, res: ServerResponse, err: un
 }
 
 /**
- * Rejects a body that is not valid UTF-8 instead of letting the decoder replace it with U+FFFD:
- * the one encoding check of both body readers (this one and the Express chain's).
+ * What both body readers (this one and the Express chain's) check on the raw bytes, before the
+ * parse: valid UTF-8 (instead of letting the decoder replace it with U+FFFD; BodyError), and
+ * nesting within MAX_JSON_DEPTH (GatewayError naming where; JSON.parse would build every level of
+ * a hostile nesting first).
  */
-export function assertUtf8Body(buf: Buffer): void {
+export function assertReadableJson(buf: Buffer): void {
   if (!isUtf8(buf)) throw new BodyError('encoding.unsupported', 400, 'body is not valid UTF-8');
+  assertShallowJson(buf);
 }
 
 function parseJson(buf: Buffer): unknown {
-  assertUtf8Body(buf);
-  // Before the parse: JSON.parse would build every level of a hostile nesting first.
-  assertShallowJson(buf);
+  assertReadableJson(buf);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};
