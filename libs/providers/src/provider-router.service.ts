@@ -57,6 +57,14 @@ const MIN_RETRY_WINDOW_MS = 250;
  * restarts, so the hint is long and `x-should-retry: false` tells SDKs not to retry at all.
  */
 const UNCONFIGURED_RETRY_AFTER_S = 60;
+/** What every attempt of one `run` shares: the call, the request's draft and attempts so far. */
+interface RunState<T> {
+  readonly call: RouteCall<T>;
+  readonly draft: AuditDraft;
+  readonly attempts: AttemptRecord[];
+  readonly signal: AbortSignal | undefined;
+}
+
 interface RouteOutcome<T> {
   readonly routed?: Routed<T>;
   /** Calls made on this route and how many of them timed out. */
@@ -116,6 +124,7 @@ export class ProviderRouter {
     signal?: AbortSignal,
   ): Promise<Routed<T>> {
     const attempts: AttemptRecord[] = [];
+    const state: RunState<T> = { call, draft, attempts, signal };
     let calls = 0;
     let timeouts = 0;
     let upstreamNs = 0n;
@@ -133,15 +142,7 @@ export class ProviderRouter {
           continue;
         }
         const started = process.hrtime.bigint();
-        const outcome = await this.tryRoute(
-          runtime,
-          route,
-          call,
-          draft,
-          attempts,
-          previous,
-          signal,
-        );
+        const outcome = await this.tryRoute(state, runtime, route, previous);
         upstreamNs += process.hrtime.bigint() - started;
         calls += outcome.calls;
         timeouts += outcome.timeouts;
@@ -164,14 +165,12 @@ export class ProviderRouter {
   }
 
   private async tryRoute<T>(
+    state: RunState<T>,
     runtime: ProviderRuntime,
     route: RouteConfig,
-    call: RouteCall<T>,
-    draft: AuditDraft,
-    attempts: AttemptRecord[],
     previous: string | null,
-    signal: AbortSignal | undefined,
   ): Promise<RouteOutcome<T>> {
+    const { call, draft, attempts, signal } = state;
     const { config: provider, breaker, budget } = runtime;
     const admission = breaker.tryAcquire(Date.now());
     if (admission === 'reject') {
