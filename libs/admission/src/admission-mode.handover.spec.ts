@@ -8,7 +8,8 @@ import { AdmissionSettings } from './admission.settings';
 import type { AdmissionTicket } from './admission.types';
 import type { BudgetAlertDispatcher } from './budget-alert.dispatcher';
 import type { PgReservationRow, PostgresBudgetStore } from './postgres-budget.store';
-import type { RedisAdmissionStore, SettleParams, SettleReply } from './redis-admission.store';
+import type { SettleParams, SettleReply } from './redis-admission.replies';
+import type { RedisAdmissionStore } from './redis-admission.store';
 import { utcMonthOf } from './utc-month';
 
 const NOW_MS = Date.UTC(2026, 11, 5, 8);

@@ -12,6 +12,18 @@ import {
   SETTLE_LUA,
   SPEND_LUA,
 } from './admission.scripts';
+import { RedisAdmissionClock } from './redis-admission.clock';
+import {
+  type AdmitParams,
+  type AdmitReply,
+  admitReply,
+  type PeekReply,
+  peekReply,
+  type Reply,
+  type SettleParams,
+  type SettleReply,
+  settleReply,
+} from './redis-admission.replies';
 import type { UtcMonth } from './utc-month';
 
 interface LuaScript {
@@ -33,130 +45,17 @@ const SCRIPTS = {
   spend: script(SPEND_LUA),
 };
 
-/*
- * A script that reaches Redis later than its window — the command timeout, or the wider one of a
- * resent STALE script — plus this margin (for the error of the clock-offset estimate) does nothing
- * (STALE): after a freeze (SIGSTOP), Redis would otherwise
- * run every queued admission whose caller already gave up and fell back, taking slots and
- * reserving budget nobody will settle.
- */
-const STALE_MARGIN_MS = 20;
-/** Until the offset is known, hosts are assumed NTP-synchronised to within this. */
-const UNKNOWN_OFFSET_MARGIN_MS = 1_000;
-/** Clock-offset samples are trusted only from quick round trips. */
-const OFFSET_SAMPLE_MAX_RTT_MS = 50;
-
-export type SettleMode = 'live' | 'unsent' | 'ambiguous';
-
-export interface AdmitParams {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly windowMs: number;
-  readonly limit: number;
-  /** null: no token limit. */
-  readonly tokensPerWindow: number | null;
-  readonly miss: boolean;
-  /** A miss sent before the cache has answered: a budget refusal takes nothing (`UNDECIDED`). */
-  readonly speculative: boolean;
-  readonly tokenDemand: number;
-  readonly worstUnits: number;
-  /** null: unlimited. */
-  readonly budgetUnits: number | null;
-  readonly month: UtcMonth;
-  readonly reservationTtlMs: number;
-  /** Spend from Postgres for a missing month hash; null until asked for (REBUILD). */
-  readonly initSpendUnits: number | null;
-  readonly trackBudget: boolean;
-  readonly refusalClaim: string;
-  readonly thresholds: readonly ResolvedThreshold[];
-}
-
-export type AdmitReply =
-  | {
-      kind: 'OK';
-      count: number;
-      oldestUs: number;
-      nowUs: number;
-      spendUnits: number;
-      reservedUnits: number;
-      tokensUsed: number;
-      tokenOldestUs: number;
-    }
-  | { kind: 'RATE'; count: number; waitUs: number; nowUs: number }
-  | {
-      kind: 'TOKENS';
-      tokensUsed: number;
-      waitUs: number;
-      nowUs: number;
-      count: number;
-      oldestUs: number;
-    }
-  | {
-      kind: 'BUDGET';
-      count: number;
-      oldestUs: number;
-      nowUs: number;
-      spendUnits: number;
-      reservedUnits: number;
-      claimed: string;
-    }
-  | { kind: 'REBUILD' | 'MONTH' | 'STALE' | 'UNDECIDED'; nowUs: number };
-
-export interface SettleParams {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly mode: SettleMode;
-  /** Month the reservation was taken in. */
-  readonly reservationMonth: UtcMonth;
-  /** Month the spend belongs to (when the request finished). */
-  readonly month: UtcMonth;
-  /** null: leave the token entry as is. */
-  readonly tokens: number | null;
-  readonly costUnits: number;
-  /** Mode 'unsent': count only if the month hash was built before this Redis time (ms). */
-  readonly notAfterMs: number;
-  readonly claim: string;
-  readonly thresholds: readonly ResolvedThreshold[];
-  /**
-   * True for a first attempt: Redis must agree that `month` is the current month (else MONTH).
-   * Replays name their month explicitly (the outage may have spanned a month's end).
-   */
-  readonly liveMonthCheck: boolean;
-}
-
 /** Month bounds that accept any time (replays). */
 const ANY_TIME_US = 9e15;
-
-export type SettleReply =
-  | {
-      kind: 'OK';
-      nowUs: number;
-      spendUnits: number;
-      reservedUnits: number;
-      applied: boolean;
-      claimed: string[];
-    }
-  | { kind: 'NOKEY' | 'MONTH' | 'STALE'; nowUs: number };
-
-export interface PeekReply {
-  nowUs: number;
-  count: number;
-  oldestUs: number;
-  tokensUsed: number;
-  tokenOldestUs: number;
-}
-
-type Reply = Array<string | number>;
 
 /**
  * Runs the admission scripts (admission.scripts.ts) through RedisService's circuit breaker, one
  * EVALSHA per call (EVAL once after a restart empties the script cache), and keeps an estimate of
- * the offset between this host's clock and Redis's, used only for the scripts' stale-deadline and
- * for choosing the month before asking Redis.
+ * the offset between this host's clock and Redis's (RedisAdmissionClock).
  */
 @Injectable()
 export class RedisAdmissionStore implements OnModuleInit {
-  private offsetMs: number | null = null;
+  private readonly clock = new RedisAdmissionClock();
   private readonly timeoutMs: number;
 
   constructor(
@@ -168,7 +67,7 @@ export class RedisAdmissionStore implements OnModuleInit {
 
   /** Redis's clock as best known here (ms). */
   redisNowMs(): number {
-    return Date.now() + (this.offsetMs ?? 0);
+    return this.clock.nowMs();
   }
 
   reqKey(tenantId: string): string {
@@ -223,21 +122,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       p.liveMonthCheck ? p.month.endMs * 1000 : ANY_TIME_US,
       ...thresholdArgs(p.thresholds),
     ];
-    const r = await this.run(SCRIPTS.settle, keys, args);
-    const kind = String(r[0]);
-    if (kind === 'OK') {
-      return {
-        kind,
-        nowUs: Number(r[1]),
-        spendUnits: Number(r[2]),
-        reservedUnits: Number(r[3]),
-        applied: Number(r[4]) === 1,
-        claimed: r.slice(5).map(String),
-      };
-    }
-    if (kind === 'NOKEY' || kind === 'MONTH' || kind === 'STALE')
-      return { kind, nowUs: Number(r[1]) };
-    throw new Error(`unexpected settle reply ${kind}`);
+    return settleReply(await this.run(SCRIPTS.settle, keys, args));
   }
 
   /** Makes a reservation taken while Redis was away visible to Redis. */
@@ -270,13 +155,7 @@ export class RedisAdmissionStore implements OnModuleInit {
       [windowMs * 1000, tokensLimited ? '1' : '0'],
       0,
     );
-    return {
-      nowUs: Number(r[0]),
-      count: Number(r[1]),
-      oldestUs: Number(r[2]),
-      tokensUsed: Number(r[3]),
-      tokenOldestUs: Number(r[4]),
-    };
+    return peekReply(r);
   }
 
   /** RELEASE: hands back the tokens and budget of these reservations (one tenant, one month). */
@@ -349,14 +228,10 @@ export class RedisAdmissionStore implements OnModuleInit {
     let windowMs = this.timeoutMs;
     for (;;) {
       const sent = Date.now();
-      const sentArgs = withDeadline ? [this.deadlineUs(windowMs), ...args] : args;
+      const sentArgs = withDeadline ? [this.clock.deadlineUs(windowMs), ...args] : args;
       const reply = (await this.redis.execute((c) => evalScript(c, s, keys, sentArgs))) as Reply;
       const received = Date.now();
-      if (nowAt >= 0 && received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
-        const nowUs = Number(reply[nowAt]);
-        if (Number.isFinite(nowUs) && nowUs > 0)
-          this.offsetMs = nowUs / 1000 - (sent + received) / 2;
-      }
+      if (nowAt >= 0) this.clock.sampleReply(reply[nowAt], sent, received);
       if (reply[0] !== 'STALE') return reply;
       // STALE is an answer: Redis is alive, only slow (starved of CPU, or this gateway read the
       // reply late), or the offset estimate was off after a clock step (the sample above fixed
@@ -377,59 +252,10 @@ export class RedisAdmissionStore implements OnModuleInit {
     try {
       const sent = Date.now();
       const [sec, micro] = await this.redis.execute((c) => c.time());
-      const received = Date.now();
-      if (received - sent <= OFFSET_SAMPLE_MAX_RTT_MS) {
-        this.offsetMs = Number(sec) * 1000 + Number(micro) / 1000 - (sent + received) / 2;
-      }
+      this.clock.sampleTime(sec, micro, sent, Date.now());
     } catch {
       // Unknown until a script answers; deadlines use the local clock with a wider margin.
     }
-  }
-
-  /** Redis time (µs) after which a script sent now does nothing: `windowMs` from now, plus a margin. */
-  private deadlineUs(windowMs: number): number {
-    const margin = this.offsetMs === null ? UNKNOWN_OFFSET_MARGIN_MS : STALE_MARGIN_MS;
-    return Math.floor((Date.now() + (this.offsetMs ?? 0) + windowMs + margin) * 1000);
-  }
-}
-
-/** ADMIT_LUA's reply, by its first element (the script's header comment lists them). */
-function admitReply(r: Reply): AdmitReply {
-  const kind = String(r[0]);
-  const n = (i: number) => Number(r[i]);
-  switch (kind) {
-    case 'OK':
-      return {
-        kind,
-        nowUs: n(1),
-        count: n(2),
-        oldestUs: n(3),
-        spendUnits: n(4),
-        reservedUnits: n(5),
-        tokensUsed: n(6),
-        tokenOldestUs: n(7),
-      };
-    case 'RATE':
-      return { kind, nowUs: n(1), count: n(2), waitUs: n(3) };
-    case 'TOKENS':
-      return { kind, nowUs: n(1), tokensUsed: n(2), waitUs: n(3), count: n(4), oldestUs: n(5) };
-    case 'BUDGET':
-      return {
-        kind,
-        nowUs: n(1),
-        count: n(2),
-        oldestUs: n(3),
-        spendUnits: n(4),
-        reservedUnits: n(5),
-        claimed: String(r[6]),
-      };
-    case 'REBUILD':
-    case 'MONTH':
-    case 'STALE':
-    case 'UNDECIDED':
-      return { kind, nowUs: n(1) };
-    default:
-      throw new Error(`unexpected admit reply ${kind}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SettleMode } from './redis-admission.store';
+import type { SettleMode } from './redis-admission.replies';
 import type { UtcMonth } from './utc-month';
 
 /** What an alert fired by a replay needs to know about its tenant (the latest seen). */

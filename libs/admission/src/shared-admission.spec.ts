@@ -10,13 +10,8 @@ import { AdmissionSettings } from './admission.settings';
 import type { BudgetAlertDispatcher } from './budget-alert.dispatcher';
 import type { PostgresBudgetStore } from './postgres-budget.store';
 import { PostgresUnavailableError } from './postgres-unavailable.error';
-import type {
-  AdmitParams,
-  AdmitReply,
-  RedisAdmissionStore,
-  SettleParams,
-  SettleReply,
-} from './redis-admission.store';
+import type { AdmitParams, AdmitReply, SettleParams, SettleReply } from './redis-admission.replies';
+import type { RedisAdmissionStore } from './redis-admission.store';
 import { SharedAdmission } from './shared-admission';
 import { utcMonthOf } from './utc-month';
 

@@ -16,12 +16,8 @@ import { BudgetAlertDispatcher } from './budget-alert.dispatcher';
 import { PostgresBudgetStore } from './postgres-budget.store';
 import { PostgresUnavailableError } from './postgres-unavailable.error';
 import { type LimitState, rateLimitHeaders } from './rate-limit-headers';
-import {
-  type AdmitReply,
-  type PeekReply,
-  RedisAdmissionStore,
-  type SettleMode,
-} from './redis-admission.store';
+import type { AdmitReply, PeekReply, SettleMode } from './redis-admission.replies';
+import { RedisAdmissionStore } from './redis-admission.store';
 import { type AlertProfile } from './settle-replay.queue';
 import { alertProfile } from './tenant-budget';
 import { TurnBatcher } from './turn-batcher';
