@@ -5,6 +5,8 @@
 # Usage: FLAGS_B="--use-largepages=on" bash scripts/bench/flags-ab.sh
 # Env: FLAGS_B (required), SCEN (bypass | hit, default bypass), ROUNDS (default 6), DUR (s, default
 #      6), LEVELS (default 1), BENCH_KIT (default ../shared/bench). Output: run/flags-ab/.
+#      PAIRED=N: instead of wrk runs, ROUNDS runs of scripts/bench/paired-ab.mjs, N requests per
+#      side, alternating A and B request by request (the finer pairing for a noisy host).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${FLAGS_B:?set FLAGS_B to the node flags of gateway B}"
@@ -17,6 +19,15 @@ start_gateway 18190 gateway-a.log; A=${pids[-1]}
 start_gateway 18192 gateway-b.log $FLAGS_B; B=${pids[-1]}
 create_tenant 18190
 cc=no-store; [ "${SCEN:-bypass}" = hit ] && cc='max-age=0, private'
+if [ -n "${PAIRED:-}" ]; then
+  # As overhead.sh pins: the gateways (every thread) on core 1, the mock and the client on core 0.
+  taskset -a -p -c 1 "$A" >/dev/null; taskset -a -p -c 1 "$B" >/dev/null; taskset -a -p -c 0 "$MOCK" >/dev/null
+  for i in $(seq 1 "${ROUNDS:-6}"); do
+    taskset -c 0 node scripts/bench/paired-ab.mjs "http://127.0.0.1:18190" "$A" "http://127.0.0.1:18192" \
+      "$B" "$KEY" "$KIT/bodies/chat.json" "$PAIRED" "$cc" | sed "s/^/r$i /"
+  done
+  exit 0
+fi
 for i in $(seq 1 "${ROUNDS:-6}"); do
   order="A B"; [ $((i % 2)) = 0 ] && order="B A"
   for side in $order; do
