@@ -101,7 +101,12 @@ describe('cache workload: a support bot replaying Zipf-distributed questions', (
   let b: CacheInstance;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startCache(PREFIX), startCache(PREFIX)]);
+    // This test measures what the cache saves on a realistic workload, not how it degrades: CI
+    // runs it beside three other suites, lint and tsc on two cores, where the 100 ms default
+    // command timeout could expire and send lookups past the cache (status `bypass`; a stop 21
+    // CI run measured 35 % instead of 75 %). Degradation has its own tests (cache-redis-down).
+    const env = { REDIS_COMMAND_TIMEOUT_MS: '2000' };
+    [a, b] = await Promise.all([startCache(PREFIX, env), startCache(PREFIX, env)]);
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
@@ -114,6 +119,7 @@ describe('cache workload: a support bot replaying Zipf-distributed questions', (
     let providerCalls = 0;
     let hits = 0;
     let shared = 0;
+    let bypassed = 0;
     const lookupMs: number[] = [];
     let next = 0;
 
@@ -131,6 +137,7 @@ describe('cache workload: a support bot replaying Zipf-distributed questions', (
           hits++;
           continue;
         }
+        if (opened.status === 'bypass') bypassed++;
         const out = await opened.fill.run(async () => {
           providerCalls++;
           await sleep(2);
@@ -150,9 +157,12 @@ describe('cache workload: a support bot replaying Zipf-distributed questions', (
     process.stdout.write(
       `cache workload: ${traffic.length} requests, ${hits} hits + ${shared} coalesced, ` +
         `${providerCalls} provider calls, hit rate ${(hitRate * 100).toFixed(1)}%, ` +
-        `lookup p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms\n`,
+        `lookup p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms, ${bypassed} lookups bypassed\n`,
     );
 
+    // A bypass is a lookup that failed (Redis timed out or was marked unavailable): name it,
+    // rather than let it show up as a low hit rate.
+    expect(bypassed).toBe(0);
     expect(hitRate).toBeGreaterThan(0.5);
     expect(providerCalls + served).toBe(traffic.length);
     // The PRD's lookup target is 10 ms; the median has ample room even on a busy CI box.
