@@ -4,7 +4,7 @@
 // scale) on the fast route and through Express, each answered 400; prints the p50 latency and the
 // gateway's CPU per request (utime + stime of PID from /proc). docs/BENCHMARKS.md, Hostile input.
 // usage: KEY=<tenant key> node scripts/bench/deep-body.mjs PORT PID [N=200]
-import fs from 'node:fs';
+import { cpuMs } from './proc-cpu.mjs';
 
 const [port, pid, n = '200'] = process.argv.slice(2);
 const key = process.env.KEY;
@@ -19,17 +19,12 @@ const bodies = {
 };
 // The fast completion route, and a spelling of a completion route that Express serves.
 const paths = ['/v1/chat/completions', '/api/v1/completions/'];
-const TICK_MS = 10; // USER_HZ is 100 on Linux
-const cpuTicks = () => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-};
 let failed = false;
 for (const [name, body] of Object.entries(bodies)) {
   for (const path of paths) {
     const latencies = [];
     const statuses = new Set();
-    const before = cpuTicks();
+    const before = cpuMs(pid);
     for (let i = 0; i < Number(n); i++) {
       const started = performance.now();
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -41,7 +36,7 @@ for (const [name, body] of Object.entries(bodies)) {
       statuses.add(res.status);
       latencies.push(performance.now() - started);
     }
-    const cpu = ((cpuTicks() - before) * TICK_MS) / Number(n);
+    const cpu = (cpuMs(pid) - before) / Number(n);
     latencies.sort((a, b) => a - b);
     const p50 = latencies[latencies.length >> 1];
     if (statuses.size !== 1 || !statuses.has(400)) failed = true;

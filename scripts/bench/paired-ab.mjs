@@ -5,11 +5,11 @@
 //          [requests per side] [cache-control]
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { cpuMs } from './proc-cpu.mjs';
 
 const [urlA, pidA, urlB, pidB, apiKey, bodyFile, nArg, cacheControl] = process.argv.slice(2);
 const n = Number(nArg ?? 10000);
 const payload = readFileSync(bodyFile);
-const ticksPerMs = 100 / 1000; // USER_HZ = 100 on Linux
 
 const side = (url, pid) => ({
   url: new URL('/v1/chat/completions', url),
@@ -18,11 +18,6 @@ const side = (url, pid) => ({
   ms: [],
 });
 const sides = [side(urlA, pidA), side(urlB, pidB)];
-
-function cpuTicks(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime
-}
 
 function post(s) {
   return new Promise((resolve, reject) => {
@@ -54,15 +49,15 @@ function post(s) {
 
 const q = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 for (let i = 0; i < Math.min(1000, n / 5); i++) for (const s of sides) await post(s); // warm-up
-const before = sides.map((s) => cpuTicks(s.pid));
+const before = sides.map((s) => cpuMs(s.pid));
 for (let i = 0; i < n; i++) {
   const order = i % 2 === 0 ? sides : [sides[1], sides[0]];
   for (const s of order) s.ms.push(await post(s));
 }
-const after = sides.map((s) => cpuTicks(s.pid));
+const after = sides.map((s) => cpuMs(s.pid));
 sides.forEach((s, i) => {
   const ms = s.ms.sort((a, b) => a - b);
-  const cpu = (after[i] - before[i]) / ticksPerMs / n;
+  const cpu = (after[i] - before[i]) / n;
   console.log(
     `${'AB'[i]} n=${n} p50=${q(ms, 0.5).toFixed(3)} p90=${q(ms, 0.9).toFixed(3)} ` +
       `p99=${q(ms, 0.99).toFixed(3)} mean=${(ms.reduce((a, b) => a + b, 0) / n).toFixed(3)} ` +

@@ -6,25 +6,19 @@
 // the chunks equal to the mock's, `[DONE]` last, within STALL_MS (a stall or a reordering counts as
 // a failure). Prints one JSON line per level.
 // Usage: node scripts/bench/stream.mjs <gateway url> <api key> <mock url> <gateway pid> <levels> <seconds> [round] [label]
-import { readFileSync } from 'node:fs';
+import { cpuMs } from './proc-cpu.mjs';
 import http from 'node:http';
 
 const [gateway, apiKey, mock, pidArg, levelsArg, secondsArg, round, label] = process.argv.slice(2);
 const levels = (levelsArg ?? '1 50 200').split(/[ ,]+/).filter(Boolean).map(Number);
 const seconds = Number(secondsArg ?? 10);
 const STALL_MS = 10_000;
-const TICK_MS = 1000 / 100; // /proc CPU times are in clock ticks of 10 ms
 
 const body = JSON.stringify({
   model: 'gpt-4o-mini',
   messages: [{ role: 'user', content: 'Stream me the quick brown fox, please.' }],
   stream: true,
 });
-
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 /** One streamed request: resolves with timings and whether the stream was whole and in order. */
 function stream(agent, base, headers) {
